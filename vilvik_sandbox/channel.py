@@ -1,0 +1,99 @@
+"""The framing shared by the server and the zygote, and the job's output lines.
+
+Control messages (server <-> zygote) are a 4-byte big-endian length followed by a
+UTF-8 JSON object; a spawn request carries one file descriptor (the job's output
+pipe) as SCM_RIGHTS ancillary data on its first byte. Job output (payload ->
+server) is newline-delimited JSON. Neither side ever unpickles anything.
+"""
+import json
+import math
+import socket
+import struct
+
+MAX_CONTROL_MESSAGE = 8 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+
+
+class ChannelClosed(Exception):
+    """The peer closed the control socket."""
+
+
+def send_message(sock, message, fds=()):
+    """Send one framed JSON message, with file descriptors attached when given."""
+    body = json.dumps(message, separators=(",", ":")).encode()
+    if len(body) > MAX_CONTROL_MESSAGE:
+        raise ValueError("control message too large")
+    frame = _HEADER.pack(len(body)) + body
+    if fds:
+        sent = socket.send_fds(sock, [frame[:1]], list(fds))
+        frame = frame[sent:]
+    sock.sendall(frame)
+
+
+def recv_message(sock):
+    """Receive one framed JSON message; returns (message, fds)."""
+    first, fds, _flags, _addr = socket.recv_fds(sock, 1, 4)
+    if not first:
+        raise ChannelClosed()
+    header = first + _recv_exact(sock, _HEADER.size - 1)
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_CONTROL_MESSAGE:
+        for fd in fds:
+            _close_quietly(fd)
+        raise ValueError("control message too large")
+    return json.loads(_recv_exact(sock, length)), fds
+
+
+def _recv_exact(sock, size):
+    chunks = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise ChannelClosed()
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _close_quietly(fd):
+    import os
+
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def jsonable(value):
+    """Convert numpy values to plain JSON; non-finite floats become strings."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return jsonable(value.tolist())
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    raise TypeError(f"not JSON-safe: {type(value).__name__}")
+
+
+class LineWriter:
+    """Writes newline-delimited JSON to the job's output pipe."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def write(self, message):
+        import os
+
+        data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]

@@ -1,0 +1,242 @@
+"""Running PyGAD with a user's fitness function, inside the confined payload process.
+
+Everything this module writes after the jail's hello line is, to the server,
+attacker-controlled data: the user's code runs in this same process.
+"""
+import io
+import linecache
+import logging
+import math
+import numbers
+import sys
+import time
+import traceback
+
+from . import channel
+
+FITNESS_FILENAME = "<fitness_func>"
+PROGRESS_INTERVAL = 0.1  # seconds: at most ten progress lines a second
+LOG_TAIL_BYTES = 64 * 1024
+
+
+class InvalidFitness(Exception):
+    """The fitness function returned something that is not a finite number or list of them."""
+
+
+def warm_up():
+    """Import numpy and PyGAD and run a tiny GA, so no job pays for lazy imports."""
+    import numpy  # noqa: F401
+    import pygad
+
+    ga = pygad.GA(num_generations=2, num_parents_mating=2, sol_per_pop=4, num_genes=2,
+                  fitness_func=lambda ga, sol, idx: float(sum(sol)), random_seed=1,
+                  suppress_warnings=True, logger=_quiet_logger(io.StringIO()))
+    ga.run()
+    ga.best_solution(ga.last_generation_fitness)
+
+
+def versions():
+    """The versions a result depends on."""
+    import numpy
+    import pygad
+
+    return {"pygad": pygad.__version__, "numpy": numpy.__version__,
+            "python": sys.version.split()[0]}
+
+
+def run_job(spec, fd):
+    """Run one job and report on `fd`; returns the payload's exit code."""
+    out = channel.LineWriter(fd)
+    logs = _TailBuffer(LOG_TAIL_BYTES)
+    sys.stdout = sys.stderr = logs
+    try:
+        result = _run(spec, out, logs)
+    except MemoryError:
+        _report_error(out, logs, "memory_limit", "the run exceeded its memory limit")
+        return 0
+    except InvalidFitness as exc:
+        _report_error(out, logs, "invalid_fitness", str(exc))
+        return 0
+    except _UserCodeError as exc:
+        error = exc.__cause__
+        if isinstance(error, MemoryError):
+            _report_error(out, logs, "memory_limit", "the run exceeded its memory limit")
+        elif isinstance(error, InvalidFitness):
+            _report_error(out, logs, "invalid_fitness", str(error))
+        else:
+            _report_error(out, logs, "fitness_error", _one_line(error), _user_traceback(error))
+        return 0
+    except Exception as exc:  # noqa: B902 - e.g. PyGAD refusing a parameter combination
+        _report_error(out, logs, "fitness_error", f"the run could not proceed: {_one_line(exc)}")
+        return 0
+    out.write(dict(type="result", logs=logs.text(), **result))
+    return 0
+
+
+class _UserCodeError(Exception):
+    """Wraps an exception raised by the user's code (compiling, defining or fitness)."""
+
+
+def _run(spec, out, logs):
+    import numpy
+    import pygad
+
+    from .ga_build import build_ga_kwargs
+
+    user_fitness = _load_entry(spec["fitness_func"], spec["entry"])
+    batched = spec["params"].get("fitness_batch_size") not in (None, 1)
+
+    def fitness(ga, solution, solution_idx):
+        try:
+            value = user_fitness(ga, solution, solution_idx)
+        except BaseException as exc:  # noqa: B902 - SystemExit etc. are the user's failure too
+            raise _UserCodeError() from exc
+        if batched:
+            if not isinstance(value, (list, tuple, numpy.ndarray)) or len(value) != len(solution):
+                raise InvalidFitness(f"a batched fitness function must return {len(solution)} values")
+            return [_checked_fitness(v) for v in value]
+        return _checked_fitness(value)
+
+    last_progress = [0.0]
+
+    def on_generation(ga):
+        now = time.monotonic()
+        if now - last_progress[0] >= PROGRESS_INTERVAL or ga.generations_completed >= ga.num_generations:
+            last_progress[0] = now
+            out.write(_progress(ga))
+
+    ga = pygad.GA(**build_ga_kwargs(spec["params"]), fitness_func=fitness, on_generation=on_generation,
+                  suppress_warnings=True, logger=_quiet_logger(logs))
+    try:
+        ga.run()
+    except _UserCodeError:
+        raise
+    except (InvalidFitness, MemoryError):
+        raise
+    except BaseException as exc:  # noqa: B902
+        # PyGAD wraps some errors of ours; find our own in the chain first.
+        cause = _find_cause(exc)
+        if cause is not None:
+            raise cause
+        raise _UserCodeError() from exc
+    out.write(_progress(ga))
+    return _summarise(ga)
+
+
+def _find_cause(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (_UserCodeError, InvalidFitness, MemoryError)):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _load_entry(source, entry):
+    linecache.cache[FITNESS_FILENAME] = (len(source), None, source.splitlines(True), FITNESS_FILENAME)
+    namespace = {"__name__": "fitness_module"}
+    try:
+        exec(compile(source, FITNESS_FILENAME, "exec"), namespace)
+    except BaseException as exc:  # noqa: B902
+        raise _UserCodeError() from exc
+    function = namespace.get(entry)
+    if not callable(function):
+        raise _UserCodeError() from NameError(f"{entry} is not defined as a function")
+    return function
+
+
+def _checked_fitness(value):
+    if isinstance(value, (list, tuple)) or hasattr(value, "shape") and getattr(value, "ndim", 0) == 1:
+        values = [_checked_number(v) for v in value]
+        if not values:
+            raise InvalidFitness("the fitness function returned an empty list")
+        return values
+    return _checked_number(value)
+
+
+def _checked_number(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidFitness(f"the fitness function returned {type(value).__name__}, not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidFitness(f"the fitness function returned a non-finite number ({number})")
+    return value
+
+
+def _progress(ga):
+    best = ga.best_solutions_fitness[-1] if ga.best_solutions_fitness else None
+    fitness = ga.last_generation_fitness
+    mean = float(fitness.mean()) if fitness is not None and fitness.ndim == 1 else None
+    return {"type": "progress", "generations_completed": int(ga.generations_completed),
+            "best_fitness": channel.jsonable(best), "mean_fitness": channel.jsonable(mean)}
+
+
+def _summarise(ga):
+    solution, fitness, index = ga.best_solution(ga.last_generation_fitness)
+    result = {
+        "best_solution": solution,
+        "best_solution_fitness": fitness,
+        "best_solution_idx": int(index),
+        "best_solution_generation": int(ga.best_solution_generation),
+        "generations_completed": int(ga.generations_completed),
+        "best_fitness_per_generation": ga.best_solutions_fitness,
+        "last_generation_fitness": ga.last_generation_fitness,
+        "population": ga.population,
+    }
+    if ga.last_generation_fitness.ndim == 2:
+        result["pareto_front"] = [list(map(float, row[1])) if len(row) > 1 else row
+                                  for row in getattr(ga, "pareto_fronts", [[]])[0]]
+    return channel.jsonable(result)
+
+
+def _user_traceback(exc):
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == FITNESS_FILENAME]
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)[-8192:]
+
+
+def _one_line(exc):
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text[:1000]
+
+
+def _report_error(out, logs, code, message, trace=None):
+    error = {"code": code, "message": message}
+    if trace:
+        error["traceback"] = trace
+    out.write({"type": "error", "error": error, "logs": logs.text()})
+
+
+def _quiet_logger(stream):
+    logger = logging.Logger("pygad.job")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    return logger
+
+
+class _TailBuffer(io.TextIOBase):
+    """A text stream that keeps only the last `limit` characters written to it."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.parts = []
+        self.size = 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 2 * self.limit:
+            joined = "".join(self.parts)[-self.limit:]
+            self.parts, self.size = [joined], len(joined)
+        return len(text)
+
+    def text(self):
+        return "".join(self.parts)[-self.limit:]

@@ -1,0 +1,126 @@
+"""The pre-warmed process that forks every job.
+
+Started by the server as an isolated interpreter (`python -I`) with a scrubbed
+environment and one end of a Unix socket pair, whose descriptor it is given. It imports numpy
+and PyGAD once, runs a tiny GA so their lazy imports are done, then serves spawn and
+kill requests until the server closes the socket, killing every job it started
+when it goes. It is single-threaded: it alone reaps its keepers, so a kill it sends
+can never reach a recycled pid.
+"""
+import os
+import selectors
+import signal
+import socket
+import sys
+
+from . import channel, jail, runner
+
+def main(control_fd):
+    """Serve the server on `control_fd` until it closes; returns the exit status."""
+    sock = socket.socket(fileno=control_fd)
+    runner.warm_up()
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    os.set_blocking(wake_read, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the server decides when we stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel.send_message(sock, {"op": "ready", "sandbox": jail.probe(), "versions": runner.versions()})
+    Zygote(sock, wake_read).serve()
+    return 0
+
+
+class Zygote:
+    def __init__(self, sock, wake_read):
+        self.sock = sock
+        self.wake_read = wake_read
+        self.jobs = {}  # keeper pid -> job id
+
+    def serve(self):
+        selector = selectors.DefaultSelector()
+        selector.register(self.sock, selectors.EVENT_READ, "control")
+        selector.register(self.wake_read, selectors.EVENT_READ, "child")
+        try:
+            while True:
+                for key, _ in selector.select():
+                    if key.data == "control":
+                        self.handle(*channel.recv_message(self.sock))
+                    else:
+                        _drain(self.wake_read)
+                self.reap()
+        except channel.ChannelClosed:
+            pass
+        finally:
+            for pid in list(self.jobs):
+                _kill_group(pid)
+
+    def handle(self, message, fds):
+        op = message.get("op")
+        if op == "spawn":
+            self.spawn(message, fds)
+        elif op == "kill":
+            for pid, job in self.jobs.items():
+                if job == message["job"]:
+                    _kill_group(pid)
+        for fd in fds:
+            os.close(fd)
+
+    def spawn(self, message, fds):
+        job = message["job"]
+        if len(fds) != 1:
+            channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": "no output pipe"})
+            return
+        spec = message["spec"]
+        try:
+            pid = jail.launch(
+                lambda fd: runner.run_job(spec, fd),
+                slot=message["slot"],
+                limits=message["limits"],
+                result_fd=fds[0],
+            )
+        except OSError as exc:
+            channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": str(exc)})
+            return
+        self.jobs[pid] = job
+        channel.send_message(self.sock, {"op": "spawned", "job": job, "pid": pid})
+
+    def reap(self):
+        while self.jobs:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            job = self.jobs.pop(pid, None)
+            if job is None:
+                continue
+            channel.send_message(self.sock, {
+                "op": "exited",
+                "job": job,
+                "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                # The keeper waited for the payload, so its children's usage is in here.
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "peak_memory_bytes": usage.ru_maxrss * 1024,
+            })
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1])))

@@ -1,0 +1,53 @@
+"""The Vilvik server: a REST API that runs PyGAD jobs in a sandbox.
+
+create_app() wires the parts in order: settings -> database -> request handling and
+the API -> error shape -> executor. Nothing runs at import time.
+"""
+import logging
+import os
+from dataclasses import dataclass
+
+__version__ = "0.1.0"
+
+
+@dataclass
+class Services:
+    """What views and commands reach through `current_app.extensions["vilvik"]`."""
+    settings: dict
+    db: object
+    executor: object
+
+
+def create_app(test_config=None, *, start_executor=False):
+    """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
+    from flask import Flask
+
+    from . import api, config, db, errors, http
+    from .engine.executor import Executor
+
+    instance_path = os.path.abspath(os.environ.get("VILVIK_INSTANCE_PATH") or "instance")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    settings = config.load_settings(app.instance_path, overrides=test_config)
+    _configure_logging(settings["LOG_LEVEL"])
+    app.config.update(SECRET_KEY=settings["SECRET_KEY"], MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
+                      VILVIK=settings)
+    db.migrate(settings["DATABASE"])
+    database = db.Database(settings["DATABASE"])
+    executor = Executor(database, settings)
+    app.extensions["vilvik"] = Services(settings, database, executor)
+    http.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)
+    if start_executor and settings["WORKERS"] > 0:
+        executor.start()
+    return app
+
+
+def _configure_logging(level):
+    root = logging.getLogger("vilvik")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level.upper())

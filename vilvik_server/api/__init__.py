@@ -1,0 +1,42 @@
+"""The REST API under /api/v1: one blueprint module per resource, schemas beside them.
+
+flask-smorest builds the OpenAPI document (/api/v1/openapi.json) from the views and
+serves the playground (/api/v1/docs) with Swagger UI assets from our own server.
+"""
+import swagger_ui_bundle
+from flask import send_from_directory
+from flask_smorest import Api
+
+from .. import __version__
+
+PREFIX = "/api/v1"
+
+
+def init_app(app):
+    app.config.update(
+        API_TITLE="Vilvik API",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=f"{PREFIX}/docs/assets/",
+        OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": True},
+        API_SPEC_OPTIONS={
+            "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
+                                    "Authenticate with `Authorization: Bearer <key>`."},
+            "servers": [{"url": app.config["VILVIK"]["PUBLIC_URL"]}],
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    api = Api(app)
+    from . import results, service, submissions
+
+    for module in (submissions, results, service):
+        api.register_blueprint(module.blp, url_prefix=PREFIX)
+
+    @app.route(f"{PREFIX}/docs/assets/<path:filename>")
+    def swagger_ui_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+    return api

@@ -1,0 +1,89 @@
+"""Turning stored rows into the JSON bodies the API returns, with absolute URLs."""
+import json
+from urllib.parse import urlencode
+
+from flask import current_app, request
+
+from ..ids import micros_to_credits, rfc3339
+from . import PREFIX
+
+
+def api_url(path, **query):
+    """An absolute URL under PUBLIC_URL/api/v1."""
+    base = current_app.extensions["vilvik"].settings["PUBLIC_URL"] + PREFIX + path
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def status_url(submission_id):
+    return api_url(f"/submissions/{submission_id}")
+
+
+def result_url(submission_id):
+    return api_url("/results", submission_id=submission_id)
+
+
+def submission(row, include_fitness_func=False):
+    """A submission as the API shows it."""
+    params = json.loads(row["params"])
+    body = {
+        "id": row["id"],
+        "object": "submission",
+        "name": row["name"],
+        "type": row["type"],
+        "status": row["status"],
+        "created_at": rfc3339(row["created_at"]),
+        "started_at": rfc3339(row["started_at"]),
+        "finished_at": rfc3339(row["finished_at"]),
+        "params": params,
+        "fitness_func_entry": row["fitness_func_entry"],
+        "parent_id": row["parent_id"],
+        "progress": {
+            "generations_completed": row["generations_completed"],
+            "num_generations": params["num_generations"],
+            "best_fitness": json.loads(row["best_fitness"]) if row["best_fitness"] else None,
+            "updated_at": rfc3339(row["progress_updated_at"]),
+        },
+        "usage": {
+            "cpu_seconds": row["cpu_seconds"],
+            "wall_seconds": row["wall_seconds"],
+            "peak_memory_bytes": row["peak_memory_bytes"],
+        },
+        "limits": json.loads(row["limits"]),
+        "credits_charged": micros_to_credits(row["credits_charged_micros"]),
+        "error": json.loads(row["error"]) if row["error"] else None,
+        "sandbox": json.loads(row["sandbox"]) if row["sandbox"] else None,
+        "versions": json.loads(row["versions"]) if row["versions"] else None,
+        "logs": row["logs"],
+        "metadata": json.loads(row["metadata"]),
+        "status_url": status_url(row["id"]),
+        "result_url": result_url(row["id"]),
+    }
+    if include_fitness_func:
+        body["fitness_func"] = row["fitness_func"]
+    return body
+
+
+def result(row):
+    """A result as the API shows it."""
+    body = json.loads(row["body"])
+    charged = body.pop("credits_charged_micros", None)
+    return {
+        "id": row["id"],
+        "object": "result",
+        "submission_id": row["submission_id"],
+        "created_at": rfc3339(row["created_at"]),
+        **body,
+        "credits_charged": micros_to_credits(charged),
+        "submission_url": status_url(row["submission_id"]),
+    }
+
+
+def page(page, items):
+    """A cursor-paginated list body; next_url keeps the request's filters."""
+    next_url = None
+    if page.has_more:
+        query = {k: v for k, v in request.args.items() if k != "cursor"}
+        query["cursor"] = page.next_cursor
+        next_url = api_url(request.path[len(PREFIX):], **query)
+    return {"object": "list", "data": items, "has_more": page.has_more, "next_cursor": page.next_cursor,
+            "next_url": next_url}

@@ -1,0 +1,135 @@
+"""Marshmallow schemas for every request body, query string and response of the API."""
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from ..store.pages import DEFAULT_LIMIT, MAX_LIMIT
+from .ga_params import GAParamsSchema
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
+
+
+class SubmissionCreateSchema(GAParamsSchema):
+    """POST /submissions: PyGAD parameters by PyGAD's names, plus the job's own fields."""
+
+    type = fields.String(load_default="custom", validate=validate.OneOf(["custom"]),
+                         metadata={"description": "custom: your own fitness function"})
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                           values=fields.String(validate=validate.Length(max=500)), load_default=dict,
+                           metadata={"description": "up to 16 string keys with string values"})
+    fitness_func = fields.String(required=True, metadata={
+        "description": "Python source defining the fitness function (at most 64 KiB)"})
+    fitness_func_entry = fields.String(load_default="fitness_func", validate=ENTRY_NAME, metadata={
+        "description": "the name of the function in fitness_func that PyGAD calls"})
+
+    @validates("metadata")
+    def _at_most_16_keys(self, value, **_):
+        if len(value) > 16:
+            raise ValidationError("at most 16 keys")
+
+
+class ListQuerySchema(Schema):
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class SubmissionListQuerySchema(ListQuerySchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    created_after = fields.DateTime(load_default=None, format="iso")
+    created_before = fields.DateTime(load_default=None, format="iso")
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "name prefix"})
+
+
+class SubmissionGetQuerySchema(Schema):
+    include = fields.String(load_default=None, validate=validate.OneOf(["fitness_func"]))
+
+
+class ResultListQuerySchema(ListQuerySchema):
+    submission_id = fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+class ResultGetQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class AcceptedSchema(Schema):
+    id = fields.String()
+    status = fields.String()
+    status_url = fields.String()
+    result_url = fields.String()
+    created_at = fields.String()
+    credits_reserved = fields.Float(allow_none=True)
+
+
+class SubmissionSchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    name = fields.String()
+    type = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    created_at = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    params = fields.Dict(metadata={"description": "the full effective PyGAD parameters"})
+    fitness_func_entry = fields.String()
+    fitness_func = fields.String(metadata={"description": "only with ?include=fitness_func"})
+    parent_id = fields.String(allow_none=True)
+    progress = fields.Dict()
+    usage = fields.Dict()
+    limits = fields.Dict()
+    credits_charged = fields.Float(allow_none=True)
+    error = fields.Dict(allow_none=True, metadata={"description": "code, message, traceback (failed only)"})
+    sandbox = fields.List(fields.String(), allow_none=True, metadata={"description": "layers the run ran under"})
+    versions = fields.Dict(allow_none=True)
+    logs = fields.String(allow_none=True, metadata={"description": "the last 64 KiB the run printed"})
+    metadata = fields.Dict()
+    status_url = fields.String()
+    result_url = fields.String()
+
+
+class ResultSchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    submission_id = fields.String()
+    created_at = fields.String()
+    best_solution = fields.List(fields.Raw())
+    best_solution_fitness = fields.Raw()
+    best_solution_idx = fields.Integer()
+    best_solution_generation = fields.Integer()
+    generations_completed = fields.Integer()
+    best_fitness_per_generation = fields.List(fields.Raw())
+    last_generation_fitness = fields.List(fields.Raw())
+    population = fields.List(fields.List(fields.Raw()))
+    pareto_front = fields.List(fields.List(fields.Raw()))
+    usage = fields.Dict()
+    credits_charged = fields.Float(allow_none=True)
+    submission_url = fields.String()
+
+
+def list_schema(item_schema):
+    """The schema of a cursor-paginated list of `item_schema`."""
+    return type(f"{item_schema.__name__[:-6]}ListSchema", (Schema,), {
+        "object": fields.String(),
+        "data": fields.List(fields.Nested(item_schema)),
+        "has_more": fields.Boolean(),
+        "next_cursor": fields.String(allow_none=True),
+        "next_url": fields.String(allow_none=True),
+    })
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    version = fields.String()
+    queue = fields.Dict()
+    sandbox = fields.Dict()
+
+
+class AccountSchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    email = fields.String()
+    created_at = fields.String()
+    credits = fields.Dict()
+    limits = fields.Dict()
+    usage = fields.Dict()

@@ -1,0 +1,62 @@
+"""API keys as Bearer tokens, and the scope each endpoint needs."""
+import functools
+import time
+
+from flask import current_app, g, request
+
+from . import errors
+from .store import keys as key_store
+
+SCOPES = (
+    "submissions:read", "submissions:write", "results:read", "credits:read",
+    "webhooks:read", "webhooks:write", "keys:write",
+)
+LAST_USED_RESOLUTION = 60  # seconds: last_used_at is not rewritten on every request
+
+
+def authenticate():
+    """The key row for this request's Bearer token; raises Unauthenticated."""
+    if "api_key" in g:
+        return g.api_key
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthenticated("send your API key as 'Authorization: Bearer <key>'")
+    db = current_app.extensions["vilvik"].db
+    key = key_store.find_active(db.connection(), token.strip())
+    if key is None:
+        raise errors.Unauthenticated("the API key is unknown or revoked")
+    _touch(db, key)
+    g.api_key = key
+    g.account_id = key["account_id"]
+    return key
+
+
+def require_scope(scope):
+    """Decorate a view: authenticate, then insist the key carries `scope`."""
+    assert scope in SCOPES, scope
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            key = authenticate()
+            if scope not in key["scopes"].split():
+                raise errors.InsufficientScope(f"this API key lacks the {scope} scope",
+                                               details={"required_scope": scope})
+            return view(*args, **kwargs)
+        wrapper._vilvik_scope = scope
+        return wrapper
+    return decorate
+
+
+def _touch(db, key):
+    last = key["last_used_at"]
+    if last is None or time.time() - _epoch(last) > LAST_USED_RESOLUTION:
+        with db.transaction() as conn:
+            key_store.touch(conn, key["id"])
+
+
+def _epoch(stamp):
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -1,0 +1,164 @@
+"""Every setting: its name, default, parser and one line of help.
+
+Settings load from these defaults, then `instance/config.py`, then `VILVIK_<NAME>`
+environment variables. Values are parsed strictly: a malformed one stops start-up
+with a message naming it.
+"""
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+class ConfigError(Exception):
+    """A setting has a value that cannot be used."""
+
+
+def parse_bool(text):
+    """Parse true/false/1/0/yes/no/on/off (any case)."""
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _int_at_least(minimum):
+    def parse(text):
+        if isinstance(text, bool):
+            raise ValueError("expected an integer")
+        value = int(str(text).strip()) if not isinstance(text, int) else text
+        if value < minimum:
+            raise ValueError(f"must be >= {minimum}")
+        return value
+    return parse
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0 or value != value or value == float("inf"):
+        raise ValueError("must be a positive finite number")
+    return value
+
+
+def _non_negative_float(text):
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be a non-negative finite number")
+    return value
+
+
+def _url(text):
+    text = str(text).strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValueError("expected an http(s) URL such as http://127.0.0.1:5000")
+    return text
+
+
+def _rate(text):
+    text = str(text).strip()
+    if not re.fullmatch(r"[1-9][0-9]*\s*/\s*(second|minute|hour)", text):
+        raise ValueError("expected N/second, N/minute or N/hour")
+    return text
+
+
+def _seconds_list(text):
+    if isinstance(text, (list, tuple)):
+        values = [float(v) for v in text]
+    else:
+        values = [float(part) for part in str(text).split(",") if part.strip()]
+    if not values or any(v < 0 for v in values):
+        raise ValueError("expected a comma-separated list of non-negative seconds")
+    return values
+
+
+def _text(text):
+    return str(text)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+
+SETTINGS = [
+    Setting("PUBLIC_URL", "http://127.0.0.1:5000", _url,
+            "Base of every absolute URL the API returns (status_url, result_url, next_url)."),
+    Setting("DATABASE", None, _text,
+            "Path of the SQLite database; default vilvik.sqlite3 in the instance folder."),
+    Setting("SECRET_KEY", None, _text,
+            "Signs website sessions; default a random key kept in the instance folder."),
+    Setting("WORKERS", os.cpu_count() or 1, _int_at_least(0),
+            "Concurrent runs on this node; 0 runs no executor (an accept-only node)."),
+    Setting("MAX_BODY_BYTES", 262144, _int_at_least(1024), "Largest accepted request body, in bytes."),
+    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may use."),
+    Setting("MAX_WALL_SECONDS", 600, _int_at_least(1), "Wall-clock seconds one run may take."),
+    Setting("MAX_MEMORY_MB", 512, _int_at_least(16), "Memory one run may use, in MiB."),
+    Setting("MAX_RESULT_BYTES", 32 * 1024 * 1024, _int_at_least(65536),
+            "Largest output a run may send back (progress and result), in bytes."),
+    Setting("SHUTDOWN_GRACE_SECONDS", 20, _non_negative_float,
+            "On SIGTERM, how long running jobs may finish before they are stopped and re-queued."),
+    Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
+    Setting("MAX_ACTIVE", 4, _int_at_least(1), "Running submissions per account."),
+    Setting("MAX_QUEUED", 100, _int_at_least(1), "Queued submissions per account."),
+    Setting("CREDITS_PER_CPU_SECOND", 1.0, _positive_float, "Price of one CPU second, in credits."),
+    Setting("MIN_CHARGE", 0.01, _non_negative_float, "Least charge for a run that started, in credits."),
+    Setting("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,50400,72000,86400", _seconds_list,
+            "Seconds before each webhook retry, comma-separated."),
+    Setting("WEBHOOK_ALLOW_PRIVATE", False, parse_bool, "Allow private and loopback webhook targets."),
+    Setting("SANDBOX_ALLOW_DEGRADED", False, parse_bool,
+            "Run jobs even when a sandbox layer is missing (logs loudly; never on a shared host)."),
+    Setting("LOG_LEVEL", "INFO", _text, "Logging level of the server (DEBUG, INFO, WARNING, ...)."),
+]
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def load_settings(instance_path, overrides=None, environ=None):
+    """Defaults, then instance/config.py, then VILVIK_* variables, then `overrides`."""
+    environ = os.environ if environ is None else environ
+    values = {setting.name: setting.default for setting in SETTINGS}
+    raw = {}
+    config_file = os.path.join(instance_path, "config.py")
+    if os.path.exists(config_file):
+        namespace = {}
+        with open(config_file) as handle:
+            exec(compile(handle.read(), config_file, "exec"), namespace)
+        raw.update({k: v for k, v in namespace.items() if k in SETTINGS_BY_NAME})
+    for name in SETTINGS_BY_NAME:
+        if f"VILVIK_{name}" in environ:
+            raw[name] = environ[f"VILVIK_{name}"]
+    raw.update(overrides or {})
+    for name, value in raw.items():
+        setting = SETTINGS_BY_NAME.get(name)
+        if setting is None:
+            raise ConfigError(f"unknown setting {name}")
+        try:
+            values[name] = None if value is None else setting.parse(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {name}={value!r} is invalid: {exc}") from None
+    if not values["DATABASE"]:
+        values["DATABASE"] = os.path.join(instance_path, "vilvik.sqlite3")
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = _instance_secret(instance_path)
+    return values
+
+
+def _instance_secret(instance_path):
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        os.makedirs(instance_path, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    with open(path) as handle:
+        return handle.read().strip()

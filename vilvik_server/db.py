@@ -1,0 +1,130 @@
+"""SQLite connections, transactions and numbered migrations.
+
+One connection per thread (kept in a thread-local), WAL so readers never wait for
+the writer, a busy timeout so writers queue instead of failing, and every write in
+a short `BEGIN IMMEDIATE` transaction. Migrations are `migrations/NNNN_*.sql`,
+applied in order and recorded in `PRAGMA user_version`.
+"""
+import contextlib
+import os
+import re
+import sqlite3
+import threading
+from importlib import resources
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseTooNew(Exception):
+    """The database was migrated by a newer version of the server."""
+
+
+class Database:
+    def __init__(self, path):
+        self.path = path
+        self._local = threading.local()
+
+    def connection(self):
+        """This thread's connection, opened on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """A write transaction that takes the write lock at once (BEGIN IMMEDIATE)."""
+        conn = self.connection()
+        if conn.in_transaction:  # nested: join the outer transaction
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self):
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def migrations():
+    """The numbered migrations shipped with this version: [(number, name, sql)]."""
+    found = []
+    for entry in resources.files("vilvik_server.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text()))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations are not numbered 1..n: {numbers}")
+    return found
+
+
+def schema_version(conn):
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(path):
+    """Create or upgrade the database at `path`; returns the version it is now at."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(conn)
+            known = migrations()
+            if current > len(known):
+                raise DatabaseTooNew(
+                    f"database {path} is at schema version {current}, this server knows {len(known)}: "
+                    "upgrade the server")
+            for number, _name, sql in known[current:]:
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return schema_version(conn)
+    finally:
+        conn.close()
+
+
+def check_version(path):
+    """Refuse to serve a database that is missing, older or newer than this code."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        current, expected = schema_version(conn), len(migrations())
+    finally:
+        conn.close()
+    if current > expected:
+        raise DatabaseTooNew(f"database {path} is at schema version {current}, this server knows {expected}")
+    return current == expected
+
+
+def _statements(sql):
+    # executescript() would commit our transaction; split on statement ends instead.
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer
+            buffer = ""
+    if buffer.strip():
+        yield buffer

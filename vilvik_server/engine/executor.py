@@ -1,0 +1,222 @@
+"""The executor: claims queued submissions and runs each in the sandbox, bounded by seats.
+
+A dispatcher thread claims the oldest queued row with a conditional UPDATE
+(queued -> running) whenever a seat is free, and hands it to a thread pool of
+WORKERS threads; each run goes through `job.execute()` and its outcome is stored
+in one transaction. On start, runs a dead server left `running` are re-queued
+(or failed with worker_lost after a second loss). `stop()` stops claiming, lets
+running jobs finish within a grace period, then stops and re-queues the rest.
+"""
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import billing
+from ..store import results as result_store
+from ..store import submissions as submission_store
+from . import job
+from .zygote import Zygote
+
+log = logging.getLogger("vilvik.executor")
+PROGRESS_MIN_INTERVAL = 0.1  # seconds between progress writes of one run
+
+
+class Executor:
+    def __init__(self, db, settings):
+        self.db = db
+        self.settings = settings
+        self.workers = settings["WORKERS"]
+        self.zygote = Zygote()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._seats = threading.BoundedSemaphore(max(self.workers, 1))
+        self._free_slots = list(range(self.workers))
+        self._slots_lock = threading.Lock()
+        self._running = {}  # submission id -> job.Stop
+        self._pool = None
+        self._dispatcher = None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self, dispatch=True):
+        """Recover orphans, start the zygote (from the calling, main thread) and the dispatcher."""
+        with self.db.transaction() as conn:
+            requeued, failed = submission_store.recover_orphans(conn)
+            for submission_id in failed:
+                billing.settle(conn, submission_store.get_any(conn, submission_id), cpu_seconds=None,
+                               settings=self.settings)
+        for submission_id in requeued:
+            log.warning("re-queued submission %s left running by a previous server", submission_id)
+        for submission_id in failed:
+            log.error("failed submission %s with worker_lost: lost twice", submission_id)
+        ready = self.zygote.start()
+        self._log_sandbox(ready["sandbox"])
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vilvik-job")
+        if dispatch:
+            self._dispatcher = threading.Thread(target=self._dispatch_loop, name="vilvik-dispatcher", daemon=True)
+            self._dispatcher.start()
+
+    @property
+    def sandbox(self):
+        """The sandbox's start-up report: mode, layers, what is missing."""
+        return self.zygote.ready["sandbox"] if self.zygote.ready else {"mode": "stopped"}
+
+    @property
+    def sandbox_usable(self):
+        return self.sandbox.get("mode") == "full" or self.settings["SANDBOX_ALLOW_DEGRADED"]
+
+    def wake(self):
+        """Tell the dispatcher a submission was queued."""
+        self._wake.set()
+
+    def cancel(self, submission_id):
+        """Stop a running submission's sandbox; its run ends as cancelled. False if not running here."""
+        stop = self._running.get(submission_id)
+        if stop is None:
+            return False
+        stop.reason = "cancel"
+        return True
+
+    def stop(self, grace=None):
+        """Stop claiming; let running jobs finish within `grace` seconds, then re-queue the rest."""
+        grace = self.settings["SHUTDOWN_GRACE_SECONDS"] if grace is None else grace
+        self._stopping.set()
+        self._wake.set()
+        if self._dispatcher:
+            self._dispatcher.join()
+        deadline = time.monotonic() + grace
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for stop in list(self._running.values()):
+            stop.reason = "shutdown"
+        if self._pool:
+            self._pool.shutdown(wait=True)
+        self.zygote.close()
+
+    # -- dispatching ------------------------------------------------------------------------
+
+    def run_until_idle(self):
+        """Run queued submissions one at a time in this thread until none is left (tests, burst mode)."""
+        while self._run_next(slot=0):
+            pass
+
+    def _dispatch_loop(self):
+        while not self._stopping.is_set():
+            if not self._seats.acquire(timeout=0.5):
+                continue
+            try:
+                row = self._claim()
+            except Exception:  # noqa: B902 - a locked or failing database must not kill the loop
+                log.exception("could not claim a submission")
+                row = None
+            if row is None:
+                self._seats.release()
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            slot = self._take_slot()
+            self._pool.submit(self._run_claimed, row, slot)
+
+    def _claim(self):
+        if self._stopping.is_set() or not self.sandbox_usable:
+            return None
+        with self.db.transaction() as conn:
+            return submission_store.claim_next(conn)
+
+    def _take_slot(self):
+        with self._slots_lock:
+            return self._free_slots.pop(0)
+
+    def _run_claimed(self, row, slot):
+        try:
+            self._run(row, slot)
+        except Exception:  # noqa: B902
+            log.exception("submission %s: the executor failed", row["id"])
+            self._store(row, job.Outcome("failed", {"code": "internal_error", "message": "internal error"}))
+        finally:
+            with self._slots_lock:
+                self._free_slots.append(slot)
+            self._seats.release()
+            self.db.close()
+
+    def _run_next(self, slot):
+        row = self._claim()
+        if row is None:
+            return False
+        self._run(row, slot)
+        return True
+
+    # -- one run ----------------------------------------------------------------------------
+
+    def _run(self, row, slot):
+        submission_id = row["id"]
+        limits = json.loads(row["limits"])
+        spec = {"params": json.loads(row["params"]), "fitness_func": row["fitness_func"],
+                "entry": row["fitness_func_entry"]}
+        stop = self._running[submission_id] = job.Stop()
+        log.info("submission %s: running (slot %d, attempt %d)", submission_id, slot, row["attempts"])
+        try:
+            outcome = job.execute(
+                self.zygote, submission_id, spec,
+                {"cpu_seconds": limits["cpu_seconds"], "memory_bytes": limits["memory_mb"] << 20},
+                slot=slot, wall_seconds=limits["wall_seconds"],
+                max_output_bytes=self.settings["MAX_RESULT_BYTES"],
+                on_progress=self._progress_writer(submission_id), stop=stop)
+        finally:
+            self._running.pop(submission_id, None)
+        self._store(row, outcome)
+
+    def _progress_writer(self, submission_id):
+        last = [0.0]
+
+        def write(generations, best, _mean):
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_MIN_INTERVAL:
+                return
+            last[0] = now
+            with self.db.transaction() as conn:
+                submission_store.record_progress(conn, submission_id, generations, best)
+        return write
+
+    def _store(self, row, outcome):
+        submission_id = row["id"]
+        with self.db.transaction() as conn:
+            if outcome.status == "requeue":
+                submission_store.requeue(conn, submission_id)
+                log.info("submission %s: re-queued (server stopping)", submission_id)
+                return
+            if outcome.sandbox is not None:
+                submission_store.record_sandbox(conn, submission_id, outcome.sandbox,
+                                                self.zygote.ready["versions"] if self.zygote.ready else None)
+            generations = best = None
+            if outcome.result:
+                generations = outcome.result["generations_completed"]
+                best = outcome.result["best_solution_fitness"]
+            elif outcome.progress:
+                generations, best = outcome.progress
+            if not submission_store.finish(conn, submission_id, outcome.status, usage=outcome.usage,
+                                           error=outcome.error, logs=outcome.logs,
+                                           generations_completed=generations, best_fitness=best):
+                return  # someone else ended it first (a cancel): that ending stands
+            server_fault = outcome.error and outcome.error["code"] in ("internal_error", "worker_lost")
+            charged = billing.settle(conn, row, cpu_seconds=None if server_fault else
+                                     outcome.usage.get("cpu_seconds", 0.0), settings=self.settings)
+            if outcome.result is not None:
+                body = dict(outcome.result, usage=outcome.usage, credits_charged_micros=charged)
+                result_store.insert(conn, row["account_id"], submission_id, body)
+        log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
+                 f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
+
+    def _log_sandbox(self, sandbox):
+        for layer, works in sorted(sandbox.get("layers", {}).items()):
+            (log.info if works else log.warning)("sandbox layer %s: %s", layer, "on" if works else "MISSING")
+        if sandbox.get("mode") == "full":
+            log.info("sandbox: full isolation")
+        elif self.settings["SANDBOX_ALLOW_DEGRADED"]:
+            log.warning("SANDBOX DEGRADED (missing: %s) and SANDBOX_ALLOW_DEGRADED is on: strangers' code "
+                        "runs with weaker isolation", ", ".join(sandbox.get("missing", [])))
+        else:
+            log.error("sandbox unavailable (missing: %s): jobs are refused until the host provides it, or "
+                      "set SANDBOX_ALLOW_DEGRADED", ", ".join(sandbox.get("missing", [])))

@@ -1,0 +1,136 @@
+"""Reading what a job sends back. Past the jail's first line it is attacker data.
+
+Each line must be one JSON object of a known type and shape: finite numbers (or
+the strings "Infinity", "-Infinity", "NaN" where fitness may be non-finite),
+lists no longer than the run's own parameters allow, bounded strings. Anything
+else makes the report malformed, and the run fails with `sandbox_violation`.
+"""
+import json
+import math
+import numbers
+
+SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
+MAX_TEXT = 64 * 1024
+USER_ERROR_CODES = ("fitness_error", "invalid_fitness", "memory_limit")
+
+
+class MalformedReport(Exception):
+    """The job sent something that is not a valid report."""
+
+
+def parse_line(line):
+    """One JSON object from one line; never anything but plain JSON types."""
+    try:
+        message = json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedReport(f"not a JSON line: {str(exc)[:200]}") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise MalformedReport("a report line must be an object with a type")
+    return message
+
+
+def _refuse_constant(name):
+    raise ValueError(f"bare {name} is not JSON")
+
+
+def check_hello(message):
+    if message.get("type") != "hello" or not _is_list_of(message.get("layers"), str, 32):
+        raise MalformedReport("the job did not start through the jail")
+    return message["layers"]
+
+
+def check_progress(message, params):
+    generations = message.get("generations_completed")
+    if not _is_int(generations) or not 0 <= generations <= params["num_generations"]:
+        raise MalformedReport("progress: generations_completed out of range")
+    return generations, _fitness(message.get("best_fitness"), "best_fitness", allow_none=True), \
+        _fitness(message.get("mean_fitness"), "mean_fitness", allow_none=True)
+
+
+def check_error(message):
+    error = message.get("error")
+    if not isinstance(error, dict) or error.get("code") not in USER_ERROR_CODES:
+        raise MalformedReport("error: unknown error code")
+    clean = {"code": error["code"], "message": _text(error.get("message"), "error.message", 2000)}
+    if error.get("traceback") is not None:
+        clean["traceback"] = _text(error["traceback"], "error.traceback", 8192)
+    return clean, _text(message.get("logs", ""), "logs", MAX_TEXT)
+
+
+def check_result(message, params):
+    """The result body (without logs), validated against the run's own shape."""
+    genes, pop = params["num_genes"], params["sol_per_pop"]
+    generations = params["num_generations"]
+    result = {
+        "best_solution": _numbers(message.get("best_solution"), "best_solution", genes, exact=True),
+        "best_solution_fitness": _fitness(message.get("best_solution_fitness"), "best_solution_fitness"),
+        "best_solution_idx": _int_in(message.get("best_solution_idx"), "best_solution_idx", -1, pop - 1),
+        "best_solution_generation": _int_in(message.get("best_solution_generation"),
+                                            "best_solution_generation", -1, generations),
+        "generations_completed": _int_in(message.get("generations_completed"), "generations_completed", 0,
+                                         generations),
+        "best_fitness_per_generation": _list(message.get("best_fitness_per_generation"),
+                                             "best_fitness_per_generation", generations + 1,
+                                             lambda v: _fitness(v, "best_fitness_per_generation")),
+        "last_generation_fitness": _list(message.get("last_generation_fitness"), "last_generation_fitness", pop,
+                                         lambda v: _fitness(v, "last_generation_fitness")),
+        "population": _list(message.get("population"), "population", pop,
+                            lambda row: _numbers(row, "population", genes, exact=True)),
+    }
+    if "pareto_front" in message:
+        result["pareto_front"] = _list(message["pareto_front"], "pareto_front", pop,
+                                       lambda row: _list(row, "pareto_front", 64,
+                                                         lambda v: _fitness(v, "pareto_front")))
+    extra = set(message) - set(result) - {"type", "logs"}
+    if extra:
+        raise MalformedReport(f"result: unexpected fields {sorted(extra)[:5]}")
+    return result, _text(message.get("logs", ""), "logs", MAX_TEXT)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_list_of(value, kind, limit):
+    return isinstance(value, list) and len(value) <= limit and all(isinstance(v, kind) for v in value)
+
+
+def _int_in(value, name, low, high):
+    if not _is_int(value) or not low <= value <= high:
+        raise MalformedReport(f"result: {name} out of range")
+    return value
+
+
+def _number(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise MalformedReport(f"result: {name} holds something that is not a finite number")
+    return value
+
+
+def _fitness(value, name, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if value in SPECIAL_FLOATS:
+        return value
+    if isinstance(value, list):
+        return _list(value, name, 64, lambda v: _fitness(v, name))
+    return _number(value, name)
+
+
+def _numbers(value, name, length, exact=False):
+    values = _list(value, name, length, lambda v: _number(v, name))
+    if exact and len(values) != length:
+        raise MalformedReport(f"result: {name} must hold {length} values")
+    return values
+
+
+def _list(value, name, limit, check):
+    if not isinstance(value, list) or len(value) > limit:
+        raise MalformedReport(f"result: {name} must be a list of at most {limit} items")
+    return [check(item) for item in value]
+
+
+def _text(value, name, limit):
+    if not isinstance(value, str):
+        raise MalformedReport(f"{name} must be a string")
+    return value[-limit:]

@@ -1,0 +1,49 @@
+"""What every request goes through: a request id, body checks, and one log line."""
+import logging
+import re
+import time
+import uuid
+
+from flask import g, request
+
+from . import errors
+
+log = logging.getLogger("vilvik.http")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def init_app(app):
+    app.before_request(_begin)
+    app.after_request(_finish)
+
+
+def _begin():
+    sent = request.headers.get("X-Request-Id", "")
+    g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else "req_" + uuid.uuid4().hex
+    g.started = time.monotonic()
+    if request.method in BODY_METHODS and request.path.startswith("/api/"):
+        _check_json_body()
+
+
+def _check_json_body():
+    length = request.content_length
+    max_length = request.max_content_length
+    if length is not None and max_length is not None and length > max_length:
+        raise errors.PayloadTooLarge(f"the body is {length} bytes; the limit is {max_length}")
+    has_body = bool(length) or request.headers.get("Transfer-Encoding") == "chunked"
+    if not has_body:
+        return  # a body-less action such as cancel; views that need a body say so
+    if request.mimetype != "application/json":
+        raise errors.UnsupportedMediaType()
+    if request.get_json(silent=True, cache=True) is None:
+        raise errors.InvalidJson()
+
+
+def _finish(response):
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
+    key = g.get("api_key")
+    log.info("%s %s %s %.1fms request_id=%s key=%s", request.method, request.path, response.status_code,
+             elapsed, g.get("request_id"), key["prefix"] if key else "-")
+    return response

@@ -1,0 +1,82 @@
+-- Accounts, API keys, the credit ledger, submissions and results.
+-- Money is integer micro-credits. `seq` columns give every list a stable,
+-- never-reused order for cursor pagination.
+
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT,
+    balance_micros INTEGER NOT NULL DEFAULT 0 CHECK (balance_micros >= 0),
+    reserved_micros INTEGER NOT NULL DEFAULT 0 CHECK (reserved_micros >= 0),
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL DEFAULT '',
+    prefix TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX api_keys_account ON api_keys(account_id, seq);
+
+CREATE TABLE credit_ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    created_at TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('grant', 'reserve', 'release', 'charge', 'refund', 'adjustment')),
+    amount_micros INTEGER NOT NULL,
+    balance_after_micros INTEGER NOT NULL,
+    submission_id TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX credit_ledger_account ON credit_ledger(account_id, seq);
+
+CREATE TABLE submissions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL DEFAULT 'custom',
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    params TEXT NOT NULL,
+    fitness_func TEXT NOT NULL,
+    fitness_func_entry TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    parent_id TEXT,
+    limits TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    generations_completed INTEGER NOT NULL DEFAULT 0,
+    best_fitness TEXT,
+    progress_updated_at TEXT,
+    cpu_seconds REAL,
+    wall_seconds REAL,
+    peak_memory_bytes INTEGER,
+    credits_charged_micros INTEGER,
+    error TEXT,
+    versions TEXT,
+    sandbox TEXT,
+    logs TEXT
+);
+CREATE INDEX submissions_account ON submissions(account_id, seq);
+CREATE INDEX submissions_account_status ON submissions(account_id, status, seq);
+CREATE INDEX submissions_queue ON submissions(status, seq);
+
+CREATE TABLE results (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    submission_id TEXT NOT NULL UNIQUE REFERENCES submissions(id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    created_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX results_account ON results(account_id, seq);

@@ -1,0 +1,33 @@
+"""API keys: stored as a SHA-256 of the secret, shown once, revocable."""
+import hashlib
+import secrets
+
+from ..ids import new_id, now
+
+SECRET_PREFIX = "vk_"
+
+
+def hash_secret(secret):
+    # Keys are 256-bit random strings, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(conn, account_id, scopes, name=""):
+    """Insert a key; returns (key_id, secret). The secret is not stored."""
+    key_id = new_id()
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        "INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, scopes, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (key_id, account_id, name, secret[:10], hash_secret(secret), " ".join(sorted(scopes)), now()))
+    return key_id, secret
+
+
+def find_active(conn, secret):
+    """The unrevoked key with this secret, or None."""
+    return conn.execute(
+        "SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL", (hash_secret(secret),)).fetchone()
+
+
+def touch(conn, key_id):
+    conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now(), key_id))

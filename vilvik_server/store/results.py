@@ -1,0 +1,26 @@
+"""Results: one per succeeded run, stored as the JSON document the API shows."""
+import json
+
+from ..ids import new_id, now
+from .pages import fetch_page
+
+
+def insert(conn, account_id, submission_id, body):
+    """Insert a result; returns its id."""
+    result_id = new_id()
+    conn.execute("INSERT INTO results (id, submission_id, account_id, created_at, body) VALUES (?, ?, ?, ?, ?)",
+                 (result_id, submission_id, account_id, now(), json.dumps(body, separators=(",", ":"))))
+    return result_id
+
+
+def get(conn, account_id, result_id):
+    return conn.execute("SELECT * FROM results WHERE id = ? AND account_id = ?", (result_id, account_id)).fetchone()
+
+
+def list_page(conn, account_id, *, submission_id=None, cursor=None, limit=20):
+    conditions, params = ["account_id = ?"], [account_id]
+    if submission_id:
+        conditions.append("submission_id = ?")
+        params.append(submission_id)
+    sql = "SELECT * FROM results WHERE " + " AND ".join(conditions) + " {cursor}"
+    return fetch_page(conn, sql, params, cursor, limit)

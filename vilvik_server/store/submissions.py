@@ -1,0 +1,115 @@
+"""Submissions: the job rows, and every state change as a conditional UPDATE."""
+import json
+
+from ..ids import new_id, now
+from .pages import fetch_page
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+MAX_ATTEMPTS = 2  # a run lost twice with its server is failed with worker_lost
+
+
+def insert(conn, account_id, *, name, type, params, fitness_func, fitness_func_entry, metadata, limits,
+           parent_id=None):
+    """Insert a queued submission; returns its row."""
+    return conn.execute(
+        "INSERT INTO submissions (id, account_id, name, type, status, params, fitness_func, fitness_func_entry,"
+        " metadata, limits, parent_id, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        (new_id(), account_id, name, type, json.dumps(params), fitness_func, fitness_func_entry,
+         json.dumps(metadata), json.dumps(limits), parent_id, now())).fetchone()
+
+
+def get(conn, account_id, submission_id):
+    return conn.execute("SELECT * FROM submissions WHERE id = ? AND account_id = ?",
+                        (submission_id, account_id)).fetchone()
+
+
+def get_any(conn, submission_id):
+    """A submission whatever its account (for the executor, never for a request)."""
+    return conn.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+
+
+def list_page(conn, account_id, *, status=None, created_after=None, created_before=None, name=None,
+              cursor=None, limit=20):
+    """One page of an account's submissions, newest first."""
+    conditions, params = ["account_id = ?"], [account_id]
+    if status:
+        conditions.append("status = ?")
+        params.append(status)
+    if created_after:
+        conditions.append("created_at > ?")
+        params.append(created_after)
+    if created_before:
+        conditions.append("created_at < ?")
+        params.append(created_before)
+    if name:
+        conditions.append("substr(name, 1, ?) = ?")
+        params += [len(name), name]
+    sql = "SELECT * FROM submissions WHERE " + " AND ".join(conditions) + " {cursor}"
+    return fetch_page(conn, sql, params, cursor, limit)
+
+
+def queue_counts(conn):
+    """How many submissions are queued and running on this server."""
+    rows = conn.execute(
+        "SELECT status, count(*) AS n FROM submissions WHERE status IN ('queued', 'running') GROUP BY status")
+    counts = {"queued": 0, "running": 0}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def claim_next(conn):
+    """Move the oldest queued submission to running; returns it, or None."""
+    return conn.execute(
+        "UPDATE submissions SET status = 'running', started_at = ?, attempts = attempts + 1"
+        " WHERE seq = (SELECT seq FROM submissions WHERE status = 'queued' ORDER BY seq LIMIT 1)"
+        " AND status = 'queued' RETURNING *", (now(),)).fetchone()
+
+
+def record_progress(conn, submission_id, generations_completed, best_fitness):
+    conn.execute(
+        "UPDATE submissions SET generations_completed = ?, best_fitness = ?, progress_updated_at = ?"
+        " WHERE id = ? AND status = 'running'",
+        (generations_completed, json.dumps(best_fitness), now(), submission_id))
+
+
+def record_sandbox(conn, submission_id, sandbox, versions):
+    conn.execute("UPDATE submissions SET sandbox = ?, versions = ? WHERE id = ?",
+                 (json.dumps(sandbox), json.dumps(versions), submission_id))
+
+
+def finish(conn, submission_id, status, *, usage, error=None, logs=None, generations_completed=None,
+           best_fitness=None):
+    """Move a running submission to a terminal status; False if it was not running."""
+    cursor = conn.execute(
+        "UPDATE submissions SET status = ?, finished_at = ?, cpu_seconds = ?, wall_seconds = ?,"
+        " peak_memory_bytes = ?, error = ?, logs = ?,"
+        " generations_completed = coalesce(?, generations_completed), best_fitness = coalesce(?, best_fitness)"
+        " WHERE id = ? AND status = 'running'",
+        (status, now(), usage.get("cpu_seconds"), usage.get("wall_seconds"), usage.get("peak_memory_bytes"),
+         json.dumps(error) if error else None, logs, generations_completed,
+         json.dumps(best_fitness) if best_fitness is not None else None, submission_id))
+    return cursor.rowcount == 1
+
+
+def requeue(conn, submission_id):
+    """Put a running submission back in the queue (its server is stopping)."""
+    cursor = conn.execute(
+        "UPDATE submissions SET status = 'queued', started_at = NULL, attempts = attempts - 1"
+        " WHERE id = ? AND status = 'running'", (submission_id,))
+    return cursor.rowcount == 1
+
+
+def recover_orphans(conn):
+    """At start-up: runs left `running` by a dead server are re-queued, or failed after a second loss."""
+    error = json.dumps({"code": "worker_lost", "message": "the server stopped twice while running this"})
+    failed = conn.execute(
+        "UPDATE submissions SET status = 'failed', finished_at = ?, error = ?"
+        " WHERE status = 'running' AND attempts >= ? RETURNING id", (now(), error, MAX_ATTEMPTS)).fetchall()
+    requeued = conn.execute(
+        "UPDATE submissions SET status = 'queued', started_at = NULL WHERE status = 'running' RETURNING id"
+    ).fetchall()
+    return [row["id"] for row in requeued], [row["id"] for row in failed]
+
+
+def set_charge(conn, submission_id, micros):
+    conn.execute("UPDATE submissions SET credits_charged_micros = ? WHERE id = ?", (micros, submission_id))
