@@ -16,8 +16,7 @@ def accept(services, account_id, data):
         raise errors.Unavailable("the sandbox is unavailable on this server, so it cannot run jobs",
                                  headers={"Retry-After": "60"})
     params = effective_params({k: v for k, v in data.items() if k in GA_PARAM_NAMES})
-    limits = {"cpu_seconds": settings["MAX_CPU_SECONDS"], "wall_seconds": settings["MAX_WALL_SECONDS"],
-              "memory_mb": settings["MAX_MEMORY_MB"]}
+    limits = run_limits(settings, data["limits"])
     with services.db.transaction() as conn:
         account = account_store.get(conn, account_id)
         minimum = credits_to_micros(settings["MIN_CHARGE"])
@@ -30,3 +29,16 @@ def accept(services, account_id, data):
             metadata=data["metadata"], limits=limits)
     executor.wake()
     return row
+
+
+def run_limits(settings, asked):
+    """The run's limits: the server's ceilings, lowered where the request asks; raising one is a 422."""
+    ceilings = {"cpu_seconds": settings["MAX_CPU_SECONDS"], "wall_seconds": settings["MAX_WALL_SECONDS"],
+                "memory_mb": settings["MAX_MEMORY_MB"]}
+    over = {name: [f"must be <= {ceilings[name]}, this server's ceiling"]
+            for name, value in asked.items() if value > ceilings[name]}
+    if over:
+        name = next(iter(over))
+        raise errors.QuotaExceeded(f"limits.{name} asks for more than this server allows ({ceilings[name]})",
+                                   details={"fields": {"limits": over}, "quota": f"limits.{name}"})
+    return {**ceilings, **asked}

@@ -8,6 +8,14 @@ STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
 
 
+class RunLimitsSchema(Schema):
+    """Per-run limits a request may lower (never raise) below the server's ceilings."""
+
+    cpu_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "CPU seconds"})
+    wall_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "wall-clock seconds"})
+    memory_mb = fields.Integer(validate=validate.Range(min=16), metadata={"description": "memory in MiB"})
+
+
 class SubmissionCreateSchema(GAParamsSchema):
     """POST /submissions: PyGAD parameters by PyGAD's names, plus the job's own fields."""
 
@@ -21,6 +29,8 @@ class SubmissionCreateSchema(GAParamsSchema):
         "description": "Python source defining the fitness function (at most 64 KiB)"})
     fitness_func_entry = fields.String(load_default="fitness_func", validate=ENTRY_NAME, metadata={
         "description": "the name of the function in fitness_func that PyGAD calls"})
+    limits = fields.Nested(RunLimitsSchema, load_default=dict, metadata={
+        "description": "lower this run's CPU, wall-clock or memory limit (defaults: the server's ceilings)"})
 
     @validates("metadata")
     def _at_most_16_keys(self, value, **_):

@@ -1,0 +1,158 @@
+"""Fixtures: a Flask app on a temporary instance, and a real server process on a free port."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from vilvik_server import create_app
+from vilvik_server.auth import SCOPES
+from vilvik_server.store import accounts, keys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The sandbox must be whole in CI: a degraded sandbox fails the suite rather than skipping it.
+SANDBOX_ALLOW_DEGRADED = "true"
+
+OVERVIEW_BODY = ('{"name":"smoke test","num_generations":10,"sol_per_pop":4,"num_genes":3,'
+                 '"num_parents_mating":2,"init_range_low":-1,"init_range_high":1,'
+                 '"fitness_func":"def fitness_func(ga, sol, idx): return sum(sol)\\n",'
+                 '"fitness_func_entry":"fitness_func"}')
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """An app on a temporary instance, with no executor running (submissions stay queued)."""
+    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Account:
+    def __init__(self, app, email, credits=100, scopes=SCOPES):
+        db = app.extensions["vilvik"].db
+        with db.transaction() as conn:
+            self.id = accounts.create(conn, email)
+            if credits:
+                accounts.add_to_balance(conn, self.id, credits * 1_000_000, "grant")
+            self.key_id, self.key = keys.create(conn, self.id, scopes)
+        self.headers = {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture
+def owner(app):
+    return Account(app, "owner@example.com")
+
+
+@pytest.fixture
+def stranger(app):
+    return Account(app, "stranger@example.com")
+
+
+class LiveServer:
+    """`vilvik-server serve` in a child process, driven over HTTP."""
+
+    def __init__(self, instance, settings=None):
+        self.instance = str(instance)
+        self.env = dict(os.environ, VILVIK_INSTANCE_PATH=self.instance, VILVIK_LOG_LEVEL="INFO",
+                        VILVIK_SANDBOX_ALLOW_DEGRADED=SANDBOX_ALLOW_DEGRADED)
+        for name, value in (settings or {}).items():
+            self.env[f"VILVIK_{name}"] = str(value)
+        self.process = None
+        self.log_path = os.path.join(self.instance, "server.log")
+        os.makedirs(self.instance, exist_ok=True)
+
+    def command(self, *args):
+        """Run a `vilvik-server` command against this instance; returns its parsed JSON line."""
+        out = subprocess.run([sys.executable, "-m", "vilvik_server", *args], env=self.env, check=True,
+                             capture_output=True, text=True, timeout=60).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vilvik_server", "serve", "--port", "0", "--threads", "8"],
+            env=self.env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"serving on (http://\S+)", line)
+        if not match:
+            self.process.kill()
+            raise RuntimeError(f"server did not start: {line!r}; log: {self.read_log()[-3000:]}")
+        self.url = match.group(1)
+        self.api = self.url + "/api/v1"
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout)
+        self.process.stdout.close()
+        self.log.close()
+        return self.process.returncode
+
+    def read_log(self):
+        with open(self.log_path) as handle:
+            return handle.read()
+
+
+class ApiUser:
+    """An account's key and a requests session for the live server."""
+
+    def __init__(self, server, key):
+        self.server = server
+        self.key = key
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {key}"
+
+    def get(self, path, **kwargs):
+        return self.session.get(self.server.api + path, timeout=30, **kwargs)
+
+    def post(self, path, json_body=None, **kwargs):
+        return self.session.post(self.server.api + path, json=json_body, timeout=30, **kwargs)
+
+    def submit(self, fitness_source, **params):
+        """Submit a small GA with this fitness source; returns the 202 body."""
+        body = {"num_generations": 5, "sol_per_pop": 6, "num_genes": 3, "num_parents_mating": 2,
+                "fitness_func": fitness_source}
+        body.update(params)
+        response = self.post("/submissions", body)
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    def wait(self, submission_id, timeout=60):
+        """Poll until the submission is terminal; returns it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.get(f"/submissions/{submission_id}").json()
+            if body["status"] in ("succeeded", "failed", "cancelled"):
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"submission {submission_id} not terminal after {timeout}s: {body}")
+
+    def run(self, fitness_source, **params):
+        """Submit and wait; returns the terminal submission."""
+        return self.wait(self.submit(fitness_source, **params)["id"])
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """A real server (waitress, executor, zygote) on a free port, shared by one test module."""
+    server = LiveServer(tmp_path_factory.mktemp("live") / "instance", {"WORKERS": 2}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def api_user(live_server):
+    """An account with 1000 credits and every scope, on the live server."""
+    created = live_server.command("create-account", f"user{time.monotonic_ns()}@example.com", "--credits", "1000")
+    return ApiUser(live_server, created["api_key"])

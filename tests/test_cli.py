@@ -1,0 +1,61 @@
+"""The operator commands print one JSON line each and agree with the database."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run(tmp_path, *args, check=True):
+    env = {"VILVIK_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "vilvik_server", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_create_account_prints_an_account_and_a_working_key(tmp_path):
+    created = json.loads(run(tmp_path, "create-account", "ada@example.com", "--credits", "12.5").stdout)
+    assert set(created) == {"account_id", "api_key"}
+    from vilvik_server import db
+    conn = db.Database(str(tmp_path / "vilvik.sqlite3")).connection()
+    account = conn.execute("SELECT * FROM accounts WHERE id = ?", (created["account_id"],)).fetchone()
+    assert account["balance_micros"] == 12_500_000
+    ledger = conn.execute("SELECT kind, amount_micros, balance_after_micros FROM credit_ledger").fetchall()
+    assert [tuple(r) for r in ledger] == [("grant", 12_500_000, 12_500_000)]
+    key = conn.execute("SELECT scopes FROM api_keys WHERE account_id = ?", (created["account_id"],)).fetchone()
+    assert "submissions:write" in key["scopes"].split() and "keys:write" in key["scopes"].split()
+
+
+def test_create_account_refuses_a_second_account_for_one_email(tmp_path):
+    run(tmp_path, "create-account", "ada@example.com")
+    done = run(tmp_path, "create-account", "ADA@example.com", check=False)
+    assert done.returncode == 2 and "exists already" in done.stderr
+
+
+def test_create_key_limits_scopes_and_refuses_unknown_ones(tmp_path):
+    run(tmp_path, "create-account", "ada@example.com")
+    created = json.loads(run(tmp_path, "create-key", "ada@example.com", "--scopes", "results:read",
+                             "--name", "ci").stdout)
+    assert set(created) == {"key_id", "api_key"}
+    done = run(tmp_path, "create-key", "ada@example.com", "--scopes", "root:all", check=False)
+    assert done.returncode == 2 and "root:all" in done.stderr
+
+
+def test_grant_credits_adds_a_ledger_row_and_prints_the_balance(tmp_path):
+    run(tmp_path, "create-account", "ada@example.com", "--credits", "1")
+    granted = json.loads(run(tmp_path, "grant-credits", "ada@example.com", "2.25", "--note", "promo").stdout)
+    assert granted["balance"] == 3.25
+
+
+@pytest.mark.parametrize("amount", ["-1", "lots", "0"])
+def test_grant_credits_refuses_a_bad_amount(tmp_path, amount):
+    run(tmp_path, "create-account", "ada@example.com")
+    done = run(tmp_path, "grant-credits", "ada@example.com", amount, check=False)
+    assert done.returncode == 2
+
+
+def test_commands_name_a_missing_account(tmp_path):
+    done = run(tmp_path, "grant-credits", "nobody@example.com", "5", check=False)
+    assert done.returncode == 2 and "nobody@example.com" in done.stderr

@@ -1,0 +1,115 @@
+"""Every failure path answers in the one error shape, with a request id."""
+import json
+
+import pytest
+
+from vilvik_server.errors import VilvikError
+
+BODY = {"num_generations": 10, "sol_per_pop": 4, "num_genes": 3, "num_parents_mating": 2,
+        "fitness_func": "def fitness_func(ga, sol, idx): return sum(sol)\n"}
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert body["error"]["request_id"] == response.headers["X-Request-Id"]
+    return body["error"]
+
+
+def test_an_unknown_route_is_not_found(client, owner):
+    assert_error(client.get("/api/v1/nothing-here", headers=owner.headers), 404, "not_found")
+
+
+def test_a_wrong_method_is_method_not_allowed(client, owner):
+    assert_error(client.delete("/api/v1/submissions", headers=owner.headers), 405, "method_not_allowed")
+
+
+def test_a_body_that_is_not_json_is_invalid_json(client, owner):
+    response = client.post("/api/v1/submissions", data="{not json", headers=owner.headers,
+                           content_type="application/json")
+    assert_error(response, 400, "invalid_json")
+
+
+def test_a_body_of_another_type_is_unsupported_media_type(client, owner):
+    response = client.post("/api/v1/submissions", data="a=b", headers=owner.headers,
+                           content_type="application/x-www-form-urlencoded")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_a_body_over_the_limit_is_payload_too_large(client, owner):
+    response = client.post("/api/v1/submissions", data=json.dumps({"name": "x" * 300_000}),
+                           headers=owner.headers, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_a_missing_key_is_unauthenticated(client):
+    assert_error(client.get("/api/v1/submissions"), 401, "unauthenticated")
+
+
+def test_an_unknown_key_is_unauthenticated(client):
+    headers = {"Authorization": "Bearer vk_not-a-real-key"}
+    assert_error(client.get("/api/v1/submissions", headers=headers), 401, "unauthenticated")
+
+
+def test_a_field_error_names_the_field(client, owner):
+    body = dict(BODY, num_parents_mating=5)
+    error = assert_error(client.post("/api/v1/submissions", json=body, headers=owner.headers), 422,
+                         "validation_error")
+    assert error["details"]["fields"]["num_parents_mating"] == ["must be <= sol_per_pop (4)"]
+    assert "num_parents_mating" in error["message"]
+
+
+def test_an_unknown_field_is_a_validation_error(client, owner):
+    error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, num_generation=3),
+                                     headers=owner.headers), 422, "validation_error")
+    assert "num_generation" in error["details"]["fields"]
+
+
+def test_a_json_array_body_is_a_validation_error(client, owner):
+    assert_error(client.post("/api/v1/submissions", json=[1, 2], headers=owner.headers), 422, "validation_error")
+
+
+def test_a_limit_above_the_ceiling_is_quota_exceeded(client, owner):
+    error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, limits={"cpu_seconds": 10_000}),
+                                     headers=owner.headers), 422, "quota_exceeded")
+    assert error["details"]["quota"] == "limits.cpu_seconds"
+
+
+def test_a_bad_query_parameter_is_a_validation_error(client, owner):
+    error = assert_error(client.get("/api/v1/submissions?limit=1000", headers=owner.headers), 422,
+                         "validation_error")
+    assert "limit" in error["details"]["fields"]
+
+
+def test_an_unexpected_exception_is_internal_error_without_a_trace(app, client, owner, caplog):
+    @app.route("/api/v1/_boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    response = client.get("/api/v1/_boom", headers={**owner.headers, "X-Request-Id": "trace-me-123"})
+    error = assert_error(response, 500, "internal_error")
+    assert error["request_id"] == "trace-me-123"
+    assert "secret detail" not in response.get_data(as_text=True)
+    assert "trace-me-123" in caplog.text and "secret detail" in caplog.text
+
+
+def test_an_insane_request_id_is_replaced(client):
+    response = client.get("/api/v1/health", headers={"X-Request-Id": "bad id\twith spaces"})
+    assert response.headers["X-Request-Id"].startswith("req_")
+
+
+@pytest.mark.parametrize("error_class", VilvikError.__subclasses__())
+def test_every_error_class_renders_the_documented_shape(app, error_class):
+    with app.test_request_context("/api/v1/x"):
+        from flask import g
+
+        from vilvik_server.errors import render
+        g.request_id = "r1"
+        response = render(error_class())
+        body = response.get_json()
+    assert response.status_code == error_class.status
+    assert body["error"]["code"] == error_class.code
+    assert body["error"]["request_id"] == "r1"

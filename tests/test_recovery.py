@@ -1,0 +1,90 @@
+"""Stopping and crashing: SIGTERM re-queues or finishes; runs lost with a killed server run again."""
+import signal
+import sqlite3
+import time
+
+from conftest import ApiUser, LiveServer
+
+SLOW = "import time\ndef fitness_func(ga, sol, idx):\n    time.sleep(0.05)\n    return float(sum(sol))\n"
+
+
+def status_in_db(server, submission_id):
+    conn = sqlite3.connect(f"{server.instance}/vilvik.sqlite3")
+    try:
+        return conn.execute("SELECT status, attempts FROM submissions WHERE id = ?", (submission_id,)).fetchone()
+    finally:
+        conn.close()
+
+
+def wait_running(user, submission_id):
+    for _ in range(200):
+        if user.get(f"/submissions/{submission_id}").json()["status"] == "running":
+            return
+        time.sleep(0.05)
+    raise AssertionError("never started")
+
+
+def test_sigterm_requeues_a_run_that_does_not_finish_in_the_grace_period(tmp_path):
+    server = LiveServer(tmp_path / "instance", {"WORKERS": 1, "SHUTDOWN_GRACE_SECONDS": 0.5}).start()
+    user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
+    accepted = user.submit(SLOW, num_generations=30, sol_per_pop=4)
+    wait_running(user, accepted["id"])
+    assert server.stop(signal.SIGTERM) == 0
+    assert status_in_db(server, accepted["id"]) == ("queued", 0)
+    assert "re-queued (server stopping)" in server.read_log()
+
+    server.start()
+    try:
+        assert user.wait(accepted["id"], timeout=120)["status"] == "succeeded"
+    finally:
+        server.stop()
+
+
+def test_sigterm_lets_a_short_run_finish(tmp_path):
+    server = LiveServer(tmp_path / "instance", {"WORKERS": 1, "SHUTDOWN_GRACE_SECONDS": 30}).start()
+    user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
+    accepted = user.submit(SLOW, num_generations=10, sol_per_pop=4)
+    wait_running(user, accepted["id"])
+    assert server.stop(signal.SIGTERM) == 0
+    assert status_in_db(server, accepted["id"])[0] == "succeeded"
+
+
+def test_a_run_lost_with_a_killed_server_runs_again_and_fails_after_a_second_loss(tmp_path):
+    server = LiveServer(tmp_path / "instance", {"WORKERS": 1}).start()
+    user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
+    forever = user.submit(SLOW, num_generations=100000, sol_per_pop=4)
+    wait_running(user, forever["id"])
+    server.stop(signal.SIGKILL)
+    assert status_in_db(server, forever["id"]) == ("running", 1)
+
+    server.start()  # first loss: re-queued and run again
+    wait_running(user, forever["id"])
+    assert status_in_db(server, forever["id"]) == ("running", 2)
+    server.stop(signal.SIGKILL)
+
+    server.start()  # second loss: failed with worker_lost, nothing charged
+    try:
+        submission = user.get(f"/submissions/{forever['id']}").json()
+        assert submission["status"] == "failed"
+        assert submission["error"]["code"] == "worker_lost"
+        assert submission["credits_charged"] == 0
+        # and the server still runs new work
+        assert user.run("def fitness_func(ga, sol, idx):\n    return 1.0\n")["status"] == "succeeded"
+    finally:
+        server.stop()
+
+
+def test_jobs_die_with_a_killed_server(tmp_path):
+    server = LiveServer(tmp_path / "instance", {"WORKERS": 1}).start()
+    user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
+    marker = tmp_path / "still-alive"
+    source = (f"import time\ndef fitness_func(ga, sol, idx):\n    time.sleep(0.05)\n"
+              f"    open({str(marker)!r}, 'w').write(str(time.time()))\n    return 1.0\n")
+    accepted = user.submit(source, num_generations=100000, sol_per_pop=4)
+    wait_running(user, accepted["id"])
+    server.stop(signal.SIGKILL)
+    time.sleep(1.0)
+    if marker.exists():  # the full sandbox has no view of tmp_path; the degraded one writes the marker
+        written = marker.stat().st_mtime
+        time.sleep(1.0)
+        assert marker.stat().st_mtime == written, "the job outlived its server"
