@@ -29,7 +29,7 @@ OVERVIEW_BODY = ('{"name":"smoke test","num_generations":10,"sol_per_pop":4,"num
 def app(tmp_path, monkeypatch):
     """An app on a temporary instance, with no executor running (submissions stay queued)."""
     monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
-    return create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING"})
+    return create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "MAX_CPU_SECONDS": 1})
 
 
 @pytest.fixture
@@ -63,8 +63,10 @@ class LiveServer:
 
     def __init__(self, instance, settings=None):
         self.instance = str(instance)
+        # Tests poll fast; the rate limit has its own test.
         self.env = dict(os.environ, VILVIK_INSTANCE_PATH=self.instance, VILVIK_LOG_LEVEL="INFO",
-                        VILVIK_SANDBOX_ALLOW_DEGRADED=SANDBOX_ALLOW_DEGRADED)
+                        VILVIK_SANDBOX_ALLOW_DEGRADED=SANDBOX_ALLOW_DEGRADED, VILVIK_RATE_LIMIT="100000/minute",
+                        VILVIK_MAX_CPU_SECONDS="20")
         for name, value in (settings or {}).items():
             self.env[f"VILVIK_{name}"] = str(value)
         self.process = None
@@ -78,6 +80,7 @@ class LiveServer:
         return json.loads(out.strip().splitlines()[-1])
 
     def start(self):
+        STARTED.append(self)
         self.log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "vilvik_server", "serve", "--port", "0", "--threads", "8"],
@@ -99,9 +102,27 @@ class LiveServer:
         self.log.close()
         return self.process.returncode
 
+    @property
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
     def read_log(self):
         with open(self.log_path) as handle:
             return handle.read()
+
+
+STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_servers_a_test_left_running():
+    """A failing test must not leave its server process behind."""
+    before = len(STARTED)
+    yield
+    for server in STARTED[before:]:
+        if server.running:
+            server.stop(signal.SIGKILL)
+    del STARTED[before:]
 
 
 class ApiUser:
@@ -146,7 +167,7 @@ class ApiUser:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """A real server (waitress, executor, zygote) on a free port, shared by one test module."""
-    server = LiveServer(tmp_path_factory.mktemp("live") / "instance", {"WORKERS": 2}).start()
+    server = LiveServer(tmp_path_factory.mktemp("live") / "instance", {"WORKERS": 2, "MAX_CPU_SECONDS": 20}).start()
     yield server
     server.stop()
 

@@ -45,8 +45,8 @@ def test_a_strangers_submission_is_not_found(client, owner, stranger):
 def test_the_account_shows_the_callers_balance(client, owner):
     account = client.get("/api/v1/account", headers=owner.headers).get_json()
     assert account["email"] == "owner@example.com"
-    assert account["credits"]["balance"] == 100
-    assert account["limits"]["max_cpu_seconds"] == 300
+    assert account["credits"] == {"balance": 100, "reserved": 0, "available": 100}
+    assert account["limits"]["cpu_seconds_per_run"] == 1
 
 
 def test_an_account_without_credits_cannot_submit(app, client):

@@ -21,7 +21,7 @@ def test_create_account_prints_an_account_and_a_working_key(tmp_path):
     from vilvik_server import db
     conn = db.Database(str(tmp_path / "vilvik.sqlite3")).connection()
     account = conn.execute("SELECT * FROM accounts WHERE id = ?", (created["account_id"],)).fetchone()
-    assert account["balance_micros"] == 12_500_000
+    assert account["available_micros"] == 12_500_000
     ledger = conn.execute("SELECT kind, amount_micros, balance_after_micros FROM credit_ledger").fetchall()
     assert [tuple(r) for r in ledger] == [("grant", 12_500_000, 12_500_000)]
     key = conn.execute("SELECT scopes FROM api_keys WHERE account_id = ?", (created["account_id"],)).fetchone()

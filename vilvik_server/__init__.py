@@ -16,13 +16,14 @@ class Services:
     settings: dict
     db: object
     executor: object
+    limiter: object = None
 
 
 def create_app(test_config=None, *, start_executor=False):
     """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
     from flask import Flask
 
-    from . import api, config, db, errors, http
+    from . import api, config, db, errors, http, ratelimit
     from .engine.executor import Executor
 
     instance_path = os.path.abspath(os.environ.get("VILVIK_INSTANCE_PATH") or "instance")
@@ -37,6 +38,7 @@ def create_app(test_config=None, *, start_executor=False):
     executor = Executor(database, settings)
     app.extensions["vilvik"] = Services(settings, database, executor)
     http.init_app(app)
+    app.extensions["vilvik"].limiter = ratelimit.init_app(app, settings)
     api.init_app(app)
     errors.init_app(app)
     if start_executor and settings["WORKERS"] > 0:

@@ -1,26 +1,64 @@
-"""What a run costs, and charging it in the transaction that ends the run."""
-from .ids import credits_to_micros
+"""The money rules: reserve a run's maximum cost at accept, settle its actual cost at the end.
+
+A run's maximum cost is its CPU-seconds limit times the price, never less than
+MIN_CHARGE. At the end the reservation is released and the actual cost charged,
+in the transaction that ends the run: CPU seconds (as shown in `usage`, to the
+millisecond) times the price, rounded half up to a micro-credit, at least
+MIN_CHARGE and at most the reservation. Runs the server failed are refunded whole.
+"""
+from decimal import ROUND_HALF_UP, Decimal
+
+from . import errors
+from .ids import credits_to_micros, micros_to_credits
 from .store import accounts as account_store
 from .store import submissions as submission_store
 
+SERVER_FAULTS = ("internal_error", "worker_lost")
+
+
+def price_micros(settings):
+    """Micro-credits per CPU second."""
+    return credits_to_micros(settings["CREDITS_PER_CPU_SECOND"])
+
 
 def run_cost_micros(cpu_seconds, settings):
-    """CPU seconds times the price, never less than MIN_CHARGE."""
-    price = credits_to_micros(settings["CREDITS_PER_CPU_SECOND"])
-    minimum = credits_to_micros(settings["MIN_CHARGE"])
-    return max(minimum, round(cpu_seconds * price))
+    """What `cpu_seconds` of compute costs, never less than MIN_CHARGE."""
+    cost = (Decimal(str(cpu_seconds)) * price_micros(settings)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return max(credits_to_micros(settings["MIN_CHARGE"]), int(cost))
 
 
-def settle(conn, row, *, cpu_seconds, settings):
-    """Charge a finished run (None = a fault of ours: no charge); returns micro-credits charged.
+def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
+    """Hold the run's maximum cost; raises InsufficientCredits when the available balance is short."""
+    needed = run_cost_micros(cpu_seconds_limit, settings)
+    if not account_store.reserve(conn, account_id, needed, submission_id):
+        available = account_store.get(conn, account_id)["available_micros"]
+        affordable = int(available // max(price_micros(settings), 1))
+        raise errors.InsufficientCredits(
+            f"this run may use {cpu_seconds_limit} CPU seconds, which reserves "
+            f"{micros_to_credits(needed)} credits; {micros_to_credits(available)} are available"
+            + (f" (lower limits.cpu_seconds to {affordable} or less to fit)" if affordable >= 1 else ""),
+            details={"available": micros_to_credits(available), "required": micros_to_credits(needed)})
+    submission_store.set_reservation(conn, submission_id, needed)
+    return needed
 
-    The charge never takes the balance below zero: what the balance cannot cover
-    is forgiven, so a run's end can never fail for want of money.
+
+def settle(conn, row, *, cpu_seconds, settings, error_code=None):
+    """Release the run's reservation and charge what it used; returns micro-credits charged.
+
+    `cpu_seconds` None means the run never started (cancelled while queued). A run
+    the server failed is refunded whole.
     """
-    charged = 0
-    if cpu_seconds is not None:
-        account = account_store.get(conn, row["account_id"])
-        charged = min(run_cost_micros(cpu_seconds, settings), account["balance_micros"])
+    held = row["reserved_micros"]
+    if cpu_seconds is None or error_code in SERVER_FAULTS:
+        kind = "refund" if error_code in SERVER_FAULTS else "release"
+        note = "the server failed this run" if kind == "refund" else "the run never started"
+        if held:
+            account_store.release(conn, row["account_id"], held, row["id"], kind=kind, note=note)
+        charged = 0
+    else:
+        if held:
+            account_store.release(conn, row["account_id"], held, row["id"])
+        charged = min(run_cost_micros(cpu_seconds, settings), held)
         if charged:
             account_store.add_to_balance(conn, row["account_id"], -charged, "charge", submission_id=row["id"],
                                          note=f"{cpu_seconds:.3f} CPU seconds")

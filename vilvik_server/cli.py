@@ -133,8 +133,9 @@ def cmd_grant_credits(args):
     db = _app().extensions["vilvik"].db
     with db.transaction() as conn:
         account = _account(conn, args.email)
-        balance = accounts.add_to_balance(conn, account["id"], micros, "grant", note=args.note)
-    print(json.dumps({"account_id": account["id"], "balance": micros_to_credits(balance)}))
+        available = accounts.add_to_balance(conn, account["id"], micros, "grant", note=args.note)
+    print(json.dumps({"account_id": account["id"], "balance": micros_to_credits(available + account["reserved_micros"]),
+                      "available": micros_to_credits(available)}))
     return 0
 
 

@@ -97,7 +97,8 @@ class Unavailable(VilvikError):
     status, code, message = 503, "unavailable", "the service is unavailable; retry later"
 
 
-_HTTP_ERRORS = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge, 415: UnsupportedMediaType}
+_HTTP_ERRORS = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge, 415: UnsupportedMediaType,
+                429: RateLimited}
 
 
 def _first_message(fields, prefix=""):

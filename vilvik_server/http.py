@@ -42,6 +42,9 @@ def _check_json_body():
 
 def _finish(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
+    if response.status_code not in (429, 503):
+        # flask-limiter sets Retry-After on every response; it means something only on a refusal.
+        response.headers.pop("Retry-After", None)
     elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
     key = g.get("api_key")
     log.info("%s %s %s %.1fms request_id=%s key=%s", request.method, request.path, response.status_code,

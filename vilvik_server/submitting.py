@@ -1,34 +1,57 @@
-"""The accept phase: turn a validated request into a queued submission."""
-from . import errors, fitness_source
+"""The accept phase: turn a validated request into a queued, paid-for submission."""
+from . import billing, errors, fitness_source
 from .api.ga_params import GAParamsSchema, effective_params
-from .ids import credits_to_micros
-from .store import accounts as account_store
 from .store import submissions as submission_store
 
 GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
+CONCURRENCY_RETRY_AFTER = "10"  # seconds: about how long a queued run takes to start
 
 
 def accept(services, account_id, data):
-    """Check, store and enqueue one submission; returns its row."""
+    """Check quotas, compile the code, reserve credits, store and enqueue; returns the row."""
     settings, executor = services.settings, services.executor
+    params = effective_params({k: v for k, v in data.items() if k in GA_PARAM_NAMES})
+    check_size_quotas(settings, params, data["fitness_func"])
     fitness_source.check(data["fitness_func"], data["fitness_func_entry"])
+    limits = run_limits(settings, data["limits"])
     if settings["WORKERS"] > 0 and not executor.sandbox_usable:
         raise errors.Unavailable("the sandbox is unavailable on this server, so it cannot run jobs",
                                  headers={"Retry-After": "60"})
-    params = effective_params({k: v for k, v in data.items() if k in GA_PARAM_NAMES})
-    limits = run_limits(settings, data["limits"])
+    if executor.stopping:
+        raise errors.Unavailable("the server is shutting down", headers={"Retry-After": "5"})
     with services.db.transaction() as conn:
-        account = account_store.get(conn, account_id)
-        minimum = credits_to_micros(settings["MIN_CHARGE"])
-        if account["balance_micros"] < max(minimum, 1):
-            raise errors.InsufficientCredits(details={"available": account["balance_micros"] / 1e6,
-                                                      "required": max(minimum, 1) / 1e6})
+        queued = submission_store.account_counts(conn, account_id)["queued"]
+        if queued >= settings["MAX_QUEUED"]:
+            raise errors.ConcurrencyLimit(
+                f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",
+                details={"queued": queued, "max_queued": settings["MAX_QUEUED"]},
+                headers={"Retry-After": CONCURRENCY_RETRY_AFTER})
         row = submission_store.insert(
             conn, account_id, name=data["name"], type=data["type"], params=params,
             fitness_func=data["fitness_func"], fitness_func_entry=data["fitness_func_entry"],
             metadata=data["metadata"], limits=limits)
+        reserved = billing.reserve(conn, account_id, row["id"], limits["cpu_seconds"], settings)
     executor.wake()
-    return row
+    return row, reserved
+
+
+def check_size_quotas(settings, params, source):
+    """Refuse a run larger than this server's ceilings with 422 quota_exceeded naming the ceiling."""
+    checks = [
+        ("sol_per_pop", params["sol_per_pop"], settings["MAX_SOL_PER_POP"], "MAX_SOL_PER_POP"),
+        ("num_genes", params["num_genes"], settings["MAX_NUM_GENES"], "MAX_NUM_GENES"),
+        ("num_generations", params["num_generations"] * params["sol_per_pop"], settings["MAX_EVALUATIONS"],
+         "MAX_EVALUATIONS"),
+        ("fitness_func", len(source.encode()), settings["MAX_FITNESS_SOURCE_BYTES"], "MAX_FITNESS_SOURCE_BYTES"),
+    ]
+    for field, value, ceiling, quota in checks:
+        if value > ceiling:
+            what = "num_generations x sol_per_pop" if quota == "MAX_EVALUATIONS" else field
+            unit = " bytes" if field == "fitness_func" else ""
+            raise errors.QuotaExceeded(
+                f"{what} is {value}{unit}; this server allows at most {ceiling}{unit} ({quota})",
+                details={"fields": {field: [f"{what} must be <= {ceiling}"]}, "quota": quota,
+                         "limit": ceiling, "requested": value})
 
 
 def run_limits(settings, asked):
@@ -40,5 +63,6 @@ def run_limits(settings, asked):
     if over:
         name = next(iter(over))
         raise errors.QuotaExceeded(f"limits.{name} asks for more than this server allows ({ceilings[name]})",
-                                   details={"fields": {"limits": over}, "quota": f"limits.{name}"})
+                                   details={"fields": {"limits": over}, "quota": f"limits.{name}",
+                                            "limit": ceilings[name], "requested": asked[name]})
     return {**ceilings, **asked}

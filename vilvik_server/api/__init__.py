@@ -31,9 +31,9 @@ def init_app(app):
         },
     )
     api = Api(app)
-    from . import results, service, submissions
+    from . import credits, keys, results, service, submissions
 
-    for module in (submissions, results, service):
+    for module in (submissions, results, credits, keys, service):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
 
     @app.route(f"{PREFIX}/docs/assets/<path:filename>")

@@ -1,6 +1,7 @@
 """Marshmallow schemas for every request body, query string and response of the API."""
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from ..auth import SCOPES
 from ..store.pages import DEFAULT_LIMIT, MAX_LIMIT
 from .ga_params import GAParamsSchema
 
@@ -140,6 +141,35 @@ class AccountSchema(Schema):
     object = fields.String()
     email = fields.String()
     created_at = fields.String()
-    credits = fields.Dict()
-    limits = fields.Dict()
-    usage = fields.Dict()
+    credits = fields.Dict(metadata={"description": "balance = available + reserved"})
+    limits = fields.Dict(metadata={"description": "each limit, with what is used of it where it is counted"})
+    price = fields.Dict()
+
+
+class KeyCreateSchema(Schema):
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,
+                         validate=validate.Length(min=1),
+                         metadata={"description": "default: every scope the calling key has"})
+
+
+class KeySchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    name = fields.String()
+    prefix = fields.String()
+    scopes = fields.List(fields.String())
+    created_at = fields.String()
+    last_used_at = fields.String(allow_none=True)
+    secret = fields.String(metadata={"description": "only in the response that created the key"})
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    created_at = fields.String()
+    kind = fields.String(metadata={"enum": ["grant", "reserve", "release", "charge", "refund", "adjustment"]})
+    amount = fields.Float()
+    balance_after = fields.Float(metadata={"description": "the available balance after this entry"})
+    submission_id = fields.String(allow_none=True)
+    note = fields.String()

@@ -31,21 +31,39 @@ class Health(MethodView):
 class Account(MethodView):
     @blp.response(200, AccountSchema)
     def get(self):
-        """Your account: credits and limits."""
+        """Your account: credits, and each limit with what is used of it."""
         authenticate()
         services = current_app.extensions["vilvik"]
         settings = services.settings
-        account = account_store.get(services.db.connection(), g.account_id)
+        conn = services.db.connection()
+        account = account_store.get(conn, g.account_id)
+        counts = submission_store.account_counts(conn, g.account_id)
+        window = services.limiter.current_limit if services.limiter else None
         return {
             "id": account["id"],
             "object": "account",
             "email": account["email"],
             "created_at": rfc3339(account["created_at"]),
-            "credits": {"balance": micros_to_credits(account["balance_micros"]),
-                        "reserved": micros_to_credits(account["reserved_micros"]),
-                        "available": micros_to_credits(account["balance_micros"] - account["reserved_micros"])},
-            "limits": {"max_cpu_seconds": settings["MAX_CPU_SECONDS"],
-                       "max_wall_seconds": settings["MAX_WALL_SECONDS"],
-                       "max_memory_mb": settings["MAX_MEMORY_MB"], "max_body_bytes": settings["MAX_BODY_BYTES"]},
-            "usage": {},
+            "credits": {
+                "balance": micros_to_credits(account["available_micros"] + account["reserved_micros"]),
+                "reserved": micros_to_credits(account["reserved_micros"]),
+                "available": micros_to_credits(account["available_micros"]),
+            },
+            "limits": {
+                "rate_limit": {"limit": settings["RATE_LIMIT"],
+                               "remaining": window.remaining if window else None,
+                               "reset": int(window.reset_at) if window else None},
+                "max_active": {"limit": settings["MAX_ACTIVE"], "used": counts["running"]},
+                "max_queued": {"limit": settings["MAX_QUEUED"], "used": counts["queued"]},
+                "cpu_seconds_per_run": settings["MAX_CPU_SECONDS"],
+                "wall_seconds_per_run": settings["MAX_WALL_SECONDS"],
+                "memory_mb_per_run": settings["MAX_MEMORY_MB"],
+                "sol_per_pop": settings["MAX_SOL_PER_POP"],
+                "num_genes": settings["MAX_NUM_GENES"],
+                "evaluations_per_run": settings["MAX_EVALUATIONS"],
+                "fitness_func_bytes": settings["MAX_FITNESS_SOURCE_BYTES"],
+                "body_bytes": settings["MAX_BODY_BYTES"],
+            },
+            "price": {"credits_per_cpu_second": settings["CREDITS_PER_CPU_SECOND"],
+                      "min_charge": settings["MIN_CHARGE"]},
         }

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from .. import errors, submitting
 from ..auth import require_scope
-from ..ids import parse_time, rfc3339
+from ..ids import micros_to_credits, parse_time, rfc3339
 from ..store import submissions as submission_store
 from . import represent
 from .schemas import (AcceptedSchema, SubmissionCreateSchema, SubmissionGetQuerySchema,
@@ -22,10 +22,10 @@ class Submissions(MethodView):
     def post(self, data):
         """Submit a job; answers 202 at once with its id and URLs to poll."""
         services = current_app.extensions["vilvik"]
-        row = submitting.accept(services, g.account_id, data)
+        row, reserved = submitting.accept(services, g.account_id, data)
         body = {"id": row["id"], "status": row["status"], "status_url": represent.status_url(row["id"]),
                 "result_url": represent.result_url(row["id"]), "created_at": rfc3339(row["created_at"]),
-                "credits_reserved": None}
+                "credits_reserved": micros_to_credits(reserved)}
         return body, 202, {"Location": body["status_url"]}
 
     @require_scope("submissions:read")

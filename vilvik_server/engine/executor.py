@@ -46,7 +46,7 @@ class Executor:
             requeued, failed = submission_store.recover_orphans(conn)
             for submission_id in failed:
                 billing.settle(conn, submission_store.get_any(conn, submission_id), cpu_seconds=None,
-                               settings=self.settings)
+                               error_code="worker_lost", settings=self.settings)
         for submission_id in requeued:
             log.warning("re-queued submission %s left running by a previous server", submission_id)
         for submission_id in failed:
@@ -62,6 +62,10 @@ class Executor:
     def sandbox(self):
         """The sandbox's start-up report: mode, layers, what is missing."""
         return self.zygote.ready["sandbox"] if self.zygote.ready else {"mode": "stopped"}
+
+    @property
+    def stopping(self):
+        return self._stopping.is_set()
 
     @property
     def sandbox_usable(self):
@@ -123,7 +127,7 @@ class Executor:
         if self._stopping.is_set() or not self.sandbox_usable:
             return None
         with self.db.transaction() as conn:
-            return submission_store.claim_next(conn)
+            return submission_store.claim_next(conn, self.settings["MAX_ACTIVE"])
 
     def _take_slot(self):
         with self._slots_lock:
@@ -200,9 +204,8 @@ class Executor:
                                            error=outcome.error, logs=outcome.logs,
                                            generations_completed=generations, best_fitness=best):
                 return  # someone else ended it first (a cancel): that ending stands
-            server_fault = outcome.error and outcome.error["code"] in ("internal_error", "worker_lost")
-            charged = billing.settle(conn, row, cpu_seconds=None if server_fault else
-                                     outcome.usage.get("cpu_seconds", 0.0), settings=self.settings)
+            charged = billing.settle(conn, row, cpu_seconds=outcome.usage.get("cpu_seconds", 0.0),
+                                     error_code=outcome.error and outcome.error["code"], settings=self.settings)
             if outcome.result is not None:
                 body = dict(outcome.result, usage=outcome.usage, credits_charged_micros=charged)
                 result_store.insert(conn, row["account_id"], submission_id, body)

@@ -1,12 +1,14 @@
 -- Accounts, API keys, the credit ledger, submissions and results.
--- Money is integer micro-credits. `seq` columns give every list a stable,
--- never-reused order for cursor pagination.
+-- Money is integer micro-credits. An account's available_micros is the sum of its
+-- ledger; reserved_micros is what queued and running submissions hold back, moved
+-- out of available by a `reserve` row and back by `release` or `refund`.
+-- `seq` columns give every list a stable, never-reused order for cursor pagination.
 
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
     password_hash TEXT,
-    balance_micros INTEGER NOT NULL DEFAULT 0 CHECK (balance_micros >= 0),
+    available_micros INTEGER NOT NULL DEFAULT 0 CHECK (available_micros >= 0),
     reserved_micros INTEGER NOT NULL DEFAULT 0 CHECK (reserved_micros >= 0),
     created_at TEXT NOT NULL
 );
@@ -61,6 +63,7 @@ CREATE TABLE submissions (
     cpu_seconds REAL,
     wall_seconds REAL,
     peak_memory_bytes INTEGER,
+    reserved_micros INTEGER NOT NULL DEFAULT 0,
     credits_charged_micros INTEGER,
     error TEXT,
     versions TEXT,

@@ -1,5 +1,12 @@
-"""Accounts and their credit balance, with the append-only ledger beside it."""
+"""Accounts, their credits, and the append-only ledger that explains every change.
+
+available_micros always equals the sum of the account's ledger rows: a grant or
+refund adds, a charge subtracts, a reserve moves credits into reserved_micros and
+a release moves them back. Every function here runs inside the caller's write
+transaction, so money moves together with the state it pays for.
+"""
 from ..ids import new_id, now
+from .pages import fetch_page
 
 
 def create(conn, email, password_hash=None):
@@ -19,16 +26,48 @@ def get_by_email(conn, email):
 
 
 def add_to_balance(conn, account_id, micros, kind, submission_id=None, note=""):
-    """Move the balance by `micros` and record it in the ledger; returns the new balance.
+    """Grant, charge or adjust: move available credits by `micros`; returns the new available balance.
 
-    Must run inside a write transaction; the CHECK on balance_micros refuses to go
-    below zero, which aborts the caller's transaction.
+    The CHECK on available_micros refuses to go below zero, aborting the transaction.
     """
     row = conn.execute(
-        "UPDATE accounts SET balance_micros = balance_micros + ? WHERE id = ? RETURNING balance_micros",
+        "UPDATE accounts SET available_micros = available_micros + ? WHERE id = ? RETURNING available_micros",
         (micros, account_id)).fetchone()
+    _record(conn, account_id, kind, micros, row["available_micros"], submission_id, note)
+    return row["available_micros"]
+
+
+def reserve(conn, account_id, micros, submission_id):
+    """Hold `micros` for a submission if the available balance covers it; False if it does not."""
+    row = conn.execute(
+        "UPDATE accounts SET available_micros = available_micros - ?, reserved_micros = reserved_micros + ?"
+        " WHERE id = ? AND available_micros >= ? RETURNING available_micros",
+        (micros, micros, account_id, micros)).fetchone()
+    if row is None:
+        return False
+    _record(conn, account_id, "reserve", -micros, row["available_micros"], submission_id, "")
+    return True
+
+
+def release(conn, account_id, micros, submission_id, kind="release", note=""):
+    """Return a submission's held credits to the available balance (kind release or refund)."""
+    row = conn.execute(
+        "UPDATE accounts SET available_micros = available_micros + ?, reserved_micros = reserved_micros - ?"
+        " WHERE id = ? RETURNING available_micros", (micros, micros, account_id)).fetchone()
+    _record(conn, account_id, kind, micros, row["available_micros"], submission_id, note)
+
+
+def ledger_page(conn, account_id, cursor=None, limit=20):
+    return fetch_page(conn, "SELECT * FROM credit_ledger WHERE account_id = ? {cursor}", [account_id], cursor, limit)
+
+
+def ledger_sum(conn, account_id):
+    return conn.execute("SELECT coalesce(sum(amount_micros), 0) FROM credit_ledger WHERE account_id = ?",
+                        (account_id,)).fetchone()[0]
+
+
+def _record(conn, account_id, kind, micros, available_after, submission_id, note):
     conn.execute(
         "INSERT INTO credit_ledger (id, account_id, created_at, kind, amount_micros, balance_after_micros,"
         " submission_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ("led_" + new_id(), account_id, now(), kind, micros, row["balance_micros"], submission_id, note))
-    return row["balance_micros"]
+        (new_id(), account_id, now(), kind, micros, available_after, submission_id, note))

@@ -3,6 +3,7 @@ import hashlib
 import secrets
 
 from ..ids import new_id, now
+from .pages import fetch_page
 
 SECRET_PREFIX = "vk_"
 
@@ -31,3 +32,20 @@ def find_active(conn, secret):
 
 def touch(conn, key_id):
     conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now(), key_id))
+
+
+def list_page(conn, account_id, cursor=None, limit=20):
+    """An account's unrevoked keys, newest first."""
+    return fetch_page(conn, "SELECT * FROM api_keys WHERE account_id = ? AND revoked_at IS NULL {cursor}",
+                      [account_id], cursor, limit)
+
+
+def revoke(conn, account_id, key_id):
+    """Revoke a key at once; False if the account has no such unrevoked key."""
+    cursor = conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+                          (now(), key_id, account_id))
+    return cursor.rowcount == 1
+
+
+def get(conn, key_id):
+    return conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()

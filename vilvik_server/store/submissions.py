@@ -57,12 +57,14 @@ def queue_counts(conn):
     return counts
 
 
-def claim_next(conn):
-    """Move the oldest queued submission to running; returns it, or None."""
+def claim_next(conn, max_active_per_account):
+    """Move the oldest queued submission whose account has a free seat to running; returns it, or None."""
     return conn.execute(
         "UPDATE submissions SET status = 'running', started_at = ?, attempts = attempts + 1"
-        " WHERE seq = (SELECT seq FROM submissions WHERE status = 'queued' ORDER BY seq LIMIT 1)"
-        " AND status = 'queued' RETURNING *", (now(),)).fetchone()
+        " WHERE seq = (SELECT q.seq FROM submissions q WHERE q.status = 'queued' AND"
+        "   (SELECT count(*) FROM submissions r WHERE r.account_id = q.account_id AND r.status = 'running') < ?"
+        "   ORDER BY q.seq LIMIT 1)"
+        " AND status = 'queued' RETURNING *", (now(), max_active_per_account)).fetchone()
 
 
 def record_progress(conn, submission_id, generations_completed, best_fitness):
@@ -109,6 +111,19 @@ def recover_orphans(conn):
         "UPDATE submissions SET status = 'queued', started_at = NULL WHERE status = 'running' RETURNING id"
     ).fetchall()
     return [row["id"] for row in requeued], [row["id"] for row in failed]
+
+
+def set_reservation(conn, submission_id, micros):
+    conn.execute("UPDATE submissions SET reserved_micros = ? WHERE id = ?", (micros, submission_id))
+
+
+def account_counts(conn, account_id):
+    """How many of the account's submissions are queued and running."""
+    rows = conn.execute("SELECT status, count(*) AS n FROM submissions WHERE account_id = ?"
+                        " AND status IN ('queued', 'running') GROUP BY status", (account_id,))
+    counts = {"queued": 0, "running": 0}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
 
 
 def set_charge(conn, submission_id, micros):
