@@ -7,7 +7,9 @@ PARAMS = {"num_generations": 3, "num_genes": 2, "sol_per_pop": 2}
 GOOD = {"type": "result", "best_solution": [1.0, 2.0], "best_solution_fitness": 3.0, "best_solution_idx": 0,
         "best_solution_generation": 3, "generations_completed": 3,
         "best_fitness_per_generation": [1.0, 2.0, 3.0, 3.0], "last_generation_fitness": [3.0, "-Infinity"],
-        "population": [[1.0, 2.0], [0.0, 0.0]]}
+        "population": [[1.0, 2.0], [0.0, 0.0]],
+        "random_state": {"numpy": ["MT19937", [7] * 624, 624, 0, 0.0], "python": [3, [5] * 624 + [624], None]},
+        "stopped": False}
 
 
 def test_it_accepts_a_well_formed_result():
@@ -26,6 +28,9 @@ def test_it_accepts_a_well_formed_result():
     {"population": "rows"},
     {"extra": 1},
     {"last_generation_fitness": [{"a": 1}, 1.0]},
+    {"random_state": {"numpy": ["MT19937", [7] * 623, 624, 0, 0.0], "python": [3, [5] * 624 + [624], None]}},
+    {"random_state": {"numpy": ["MT19937", [2 ** 32] * 624, 624, 0, 0.0], "python": [3, [5] * 625, None]}},
+    {"random_state": "__reduce__"},
 ])
 def test_it_refuses_a_forged_result(change):
     with pytest.raises(MalformedReport):

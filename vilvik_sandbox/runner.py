@@ -45,12 +45,16 @@ def versions():
 
 
 def run_job(spec, fd):
-    """Run one job and report on `fd`; returns the payload's exit code."""
+    """Run one job and report on `fd`; returns the payload's exit code.
+
+    `fd` is one end of a socket pair: we write JSON lines to it, and the server
+    writes to it only to ask the run to stop (a cancel) at the next generation.
+    """
     out = channel.LineWriter(fd)
     logs = _TailBuffer(LOG_TAIL_BYTES)
     sys.stdout = sys.stderr = logs
     try:
-        result = _run(spec, out, logs)
+        result = _run(spec, out, logs, _StopRequest(fd))
     except MemoryError:
         _report_error(out, logs, "memory_limit", "the run exceeded its memory limit")
         return 0
@@ -77,7 +81,27 @@ class _UserCodeError(Exception):
     """Wraps an exception raised by the user's code (compiling, defining or fitness)."""
 
 
-def _run(spec, out, logs):
+class _StopRequest:
+    """Has the server asked this run to stop? (A byte waiting on the channel.)"""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.asked = False
+
+    def __call__(self):
+        if not self.asked:
+            import select
+
+            readable, _, _ = select.select([self.fd], [], [], 0)
+            if readable:
+                import os
+
+                os.read(self.fd, 64)  # consume it: a socket closed with unread data resets its peer
+                self.asked = True
+        return self.asked
+
+
+def _run(spec, out, logs, stop_requested):
     import numpy
     import pygad
 
@@ -98,15 +122,31 @@ def _run(spec, out, logs):
         return _checked_fitness(value)
 
     last_progress = [0.0]
+    generators = [None]
 
     def on_generation(ga):
+        # The generators' state now, after this generation: run() draws more after its
+        # last generation, so the state it ends with is not where a continuation starts.
+        generators[0] = (ga.numpy_random_generator.get_state(), ga.python_random_generator.getstate())
         now = time.monotonic()
         if now - last_progress[0] >= PROGRESS_INTERVAL or ga.generations_completed >= ga.num_generations:
             last_progress[0] = now
             out.write(_progress(ga))
+        if stop_requested():
+            return "stop"
 
-    ga = pygad.GA(**build_ga_kwargs(spec["params"]), fitness_func=fitness, on_generation=on_generation,
+    kwargs = build_ga_kwargs(spec["params"])
+    resume = spec.get("resume")
+    if resume:
+        # A continuation starts from its parent's final population ...
+        kwargs["initial_population"] = numpy.array(resume["population"])
+        kwargs.pop("sol_per_pop", None)
+        kwargs.pop("num_genes", None)
+    ga = pygad.GA(**kwargs, fitness_func=fitness, on_generation=on_generation,
                   suppress_warnings=True, logger=_quiet_logger(logs))
+    if resume:
+        # ... and random generators exactly where the parent's were after its last generation.
+        restore_random_state(ga, resume["random_state"])
     try:
         ga.run()
     except _UserCodeError:
@@ -120,7 +160,29 @@ def _run(spec, out, logs):
             raise cause
         raise _UserCodeError() from exc
     out.write(_progress(ga))
-    return _summarise(ga)
+    result = _summarise(ga)
+    result["random_state"] = random_state_as_data(*generators[0])
+    result["stopped"] = stop_requested()
+    return result
+
+
+def random_state_as_data(numpy_state, python_state):
+    """Random generators' states (from get_state/getstate) as plain JSON data, never a pickle."""
+    name, keys, position, has_gauss, cached_gaussian = numpy_state
+    version, internal, gauss_next = python_state
+    return {"numpy": [name, keys.tolist(), int(position), int(has_gauss), float(cached_gaussian)],
+            "python": [version, list(internal), gauss_next]}
+
+
+def restore_random_state(ga, state):
+    """Put the GA's random generators back in a state from random_state_as_data()."""
+    import numpy
+
+    name, keys, position, has_gauss, cached_gaussian = state["numpy"]
+    ga.numpy_random_generator.set_state((name, numpy.array(keys, dtype=numpy.uint32), position, has_gauss,
+                                         cached_gaussian))
+    version, internal, gauss_next = state["python"]
+    ga.python_random_generator.setstate((version, tuple(internal), gauss_next))
 
 
 def _find_cause(exc):

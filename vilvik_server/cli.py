@@ -16,7 +16,7 @@ def main(argv=None):
     serve = commands.add_parser("serve", help="serve the API with waitress, running jobs")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--threads", type=int, help="default: the THREADS setting")
     account = commands.add_parser("create-account", help="create an account and print a key with every scope")
     account.add_argument("email")
     account.add_argument("--credits", default="0")
@@ -62,7 +62,8 @@ def cmd_serve(args):
 
     app = _app(start_executor=True)
     services = app.extensions["vilvik"]
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="vilvik")
+    threads = args.threads or services.settings["THREADS"]
+    server = create_server(app, host=args.host, port=args.port, threads=threads, ident="vilvik")
 
     def stop(signum, _frame):
         raise SystemExit(0)

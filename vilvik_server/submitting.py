@@ -7,8 +7,8 @@ GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
 CONCURRENCY_RETRY_AFTER = "10"  # seconds: about how long a queued run takes to start
 
 
-def accept(services, account_id, data):
-    """Check quotas, compile the code, reserve credits, store and enqueue; returns the row."""
+def accept(services, account_id, data, parent_id=None):
+    """Check quotas, compile the code, reserve credits, store and enqueue; returns (row, reserved)."""
     settings, executor = services.settings, services.executor
     params = effective_params({k: v for k, v in data.items() if k in GA_PARAM_NAMES})
     check_size_quotas(settings, params, data["fitness_func"])
@@ -29,7 +29,8 @@ def accept(services, account_id, data):
         row = submission_store.insert(
             conn, account_id, name=data["name"], type=data["type"], params=params,
             fitness_func=data["fitness_func"], fitness_func_entry=data["fitness_func_entry"],
-            metadata=data["metadata"], limits=limits)
+            metadata=data["metadata"], limits=limits, parent_id=parent_id, problem=data.get("problem"),
+            problem_params=data.get("problem_params"))
         reserved = billing.reserve(conn, account_id, row["id"], limits["cpu_seconds"], settings)
     executor.wake()
     return row, reserved

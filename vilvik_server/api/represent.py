@@ -37,10 +37,13 @@ def submission(row, include_fitness_func=False):
         "params": params,
         "fitness_func_entry": row["fitness_func_entry"],
         "parent_id": row["parent_id"],
+        "problem": row["problem"],
+        "problem_params": json.loads(row["problem_params"]) if row["problem_params"] else None,
         "progress": {
             "generations_completed": row["generations_completed"],
             "num_generations": params["num_generations"],
             "best_fitness": json.loads(row["best_fitness"]) if row["best_fitness"] else None,
+            "mean_fitness": json.loads(row["mean_fitness"]) if row["mean_fitness"] else None,
             "updated_at": rfc3339(row["progress_updated_at"]),
         },
         "usage": {

@@ -1,5 +1,5 @@
 """Marshmallow schemas for every request body, query string and response of the API."""
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from ..auth import SCOPES
 from ..store.pages import DEFAULT_LIMIT, MAX_LIMIT
@@ -20,8 +20,10 @@ class RunLimitsSchema(Schema):
 class SubmissionCreateSchema(GAParamsSchema):
     """POST /submissions: PyGAD parameters by PyGAD's names, plus the job's own fields."""
 
-    type = fields.String(load_default="custom", validate=validate.OneOf(["custom"]),
-                         metadata={"description": "custom: your own fitness function"})
+    type = fields.String(load_default="custom", validate=validate.OneOf(["custom", "quick"]), metadata={
+        "description": "custom: your own fitness function; quick: a problem from GET /quick/problems"})
+    problem = fields.String(load_default=None, metadata={"description": "type quick: the problem's name"})
+    problem_params = fields.Dict(load_default=None, metadata={"description": "type quick: the problem's data"})
     name = fields.String(load_default="", validate=validate.Length(max=200))
     metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
                            values=fields.String(validate=validate.Length(max=500)), load_default=dict,
@@ -37,6 +39,32 @@ class SubmissionCreateSchema(GAParamsSchema):
     def _at_most_16_keys(self, value, **_):
         if len(value) > 16:
             raise ValidationError("at most 16 keys")
+
+    @pre_load
+    def _build_quick_submission(self, data, **_):
+        """type quick: the builder writes the fitness source and PyGAD defaults; given PyGAD fields win."""
+        if not isinstance(data, dict) or data.get("type") != "quick":
+            return data
+        from .. import quick
+
+        written = {name: ["not allowed with type quick: the builder writes it"]
+                   for name in ("fitness_func", "fitness_func_entry") if name in data}
+        if written:
+            raise ValidationError(written)
+        problem = data.get("problem")
+        if problem not in quick.PROBLEMS:
+            raise ValidationError({"problem": [f"must be one of {', '.join(sorted(quick.PROBLEMS))} "
+                                               "(see GET /quick/problems)"]})
+        try:
+            ga_params, source, entry = quick.build(problem, data.get("problem_params") or {})
+        except ValidationError as exc:
+            raise ValidationError({"problem_params": exc.messages}) from None
+        return {**ga_params, **data, "fitness_func": source, "fitness_func_entry": entry}
+
+    @validates_schema
+    def _problem_only_for_quick(self, data, **_):
+        if data.get("type") == "custom" and (data.get("problem") or data.get("problem_params")):
+            raise ValidationError({"problem": ["only with type quick"]})
 
 
 class ListQuerySchema(Schema):
@@ -71,6 +99,8 @@ class AcceptedSchema(Schema):
     result_url = fields.String()
     created_at = fields.String()
     credits_reserved = fields.Float(allow_none=True)
+    generated = fields.Dict(metadata={"description": "quick submissions: the parameters and fitness source "
+                                                     "the builder made, exactly what will run"})
 
 
 class SubmissionSchema(Schema):
@@ -86,6 +116,8 @@ class SubmissionSchema(Schema):
     fitness_func_entry = fields.String()
     fitness_func = fields.String(metadata={"description": "only with ?include=fitness_func"})
     parent_id = fields.String(allow_none=True)
+    problem = fields.String(allow_none=True)
+    problem_params = fields.Dict(allow_none=True)
     progress = fields.Dict()
     usage = fields.Dict()
     limits = fields.Dict()
@@ -113,6 +145,7 @@ class ResultSchema(Schema):
     last_generation_fitness = fields.List(fields.Raw())
     population = fields.List(fields.List(fields.Raw()))
     pareto_front = fields.List(fields.List(fields.Raw()))
+    interpretation = fields.Dict(allow_none=True, metadata={"description": "quick problems: the answer, readable"})
     usage = fields.Dict()
     credits_charged = fields.Float(allow_none=True)
     submission_url = fields.String()
@@ -173,3 +206,24 @@ class LedgerEntrySchema(Schema):
     balance_after = fields.Float(metadata={"description": "the available balance after this entry"})
     submission_id = fields.String(allow_none=True)
     note = fields.String()
+
+
+class ContinueSchema(Schema):
+    """POST /submissions/{id}/continue: how many more generations, and a few overrides."""
+
+    num_generations = fields.Integer(required=True, validate=validate.Range(min=1),
+                                     metadata={"description": "how many more generations to run"})
+    name = fields.String(validate=validate.Length(max=200))
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                           values=fields.String(validate=validate.Length(max=500)))
+    limits = fields.Nested(RunLimitsSchema)
+    stop_criteria = fields.Raw(allow_none=True)
+    mutation_probability = fields.Raw(allow_none=True)
+    mutation_percent_genes = fields.Raw()
+    mutation_num_genes = fields.Raw(allow_none=True)
+    crossover_probability = fields.Raw(allow_none=True)
+    keep_elitism = fields.Integer()
+    keep_parents = fields.Integer()
+    K_tournament = fields.Integer()
+    random_mutation_min_val = fields.Float()
+    random_mutation_max_val = fields.Float()

@@ -1,32 +1,41 @@
-"""/submissions: create, list and fetch jobs."""
-from flask import current_app, g
+"""/submissions: create, list, fetch, cancel, continue and delete jobs, and follow their progress."""
+import json
+import re
+
+from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import errors, submitting
+from .. import errors, lifecycle, submitting
 from ..auth import require_scope
+from ..idempotency import idempotent
 from ..ids import micros_to_credits, parse_time, rfc3339
 from ..store import submissions as submission_store
-from . import represent
-from .schemas import (AcceptedSchema, SubmissionCreateSchema, SubmissionGetQuerySchema,
+from . import progress_stream, represent
+from .schemas import (AcceptedSchema, ContinueSchema, SubmissionCreateSchema, SubmissionGetQuerySchema,
                       SubmissionListQuerySchema, SubmissionSchema, list_schema)
 
 blp = Blueprint("submissions", __name__, description="Submit PyGAD jobs and follow them.")
+MAX_WAIT_SECONDS = 60
+_PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)")
 
 
 @blp.route("/submissions")
 class Submissions(MethodView):
     @require_scope("submissions:write")
+    @idempotent
     @blp.arguments(SubmissionCreateSchema)
     @blp.response(202, AcceptedSchema)
+    @blp.alt_response(200, schema=SubmissionSchema, description="with `Prefer: wait=N`, when the run ended in time")
     def post(self, data):
-        """Submit a job; answers 202 at once with its id and URLs to poll."""
+        """Submit a job; answers 202 at once with its id and URLs to poll (or waits, with Prefer: wait=N)."""
         services = current_app.extensions["vilvik"]
         row, reserved = submitting.accept(services, g.account_id, data)
-        body = {"id": row["id"], "status": row["status"], "status_url": represent.status_url(row["id"]),
-                "result_url": represent.result_url(row["id"]), "created_at": rfc3339(row["created_at"]),
-                "credits_reserved": micros_to_credits(reserved)}
-        return body, 202, {"Location": body["status_url"]}
+        generated = None
+        if row["type"] == "quick":
+            generated = {"params": json.loads(row["params"]), "fitness_func": row["fitness_func"],
+                         "fitness_func_entry": row["fitness_func_entry"]}
+        return _accepted(services, row, reserved, generated=generated)
 
     @require_scope("submissions:read")
     @blp.arguments(SubmissionListQuerySchema, location="query")
@@ -54,3 +63,69 @@ class SubmissionById(MethodView):
         if row is None:
             raise errors.NotFound(f"no submission {submission_id}")
         return represent.submission(row, include_fitness_func=query["include"] == "fitness_func")
+
+    @require_scope("submissions:write")
+    @blp.response(204)
+    def delete(self, submission_id):
+        """Delete a finished submission with its result and code (the credit ledger keeps its rows)."""
+        lifecycle.delete(current_app.extensions["vilvik"], g.account_id, submission_id)
+        return "", 204
+
+
+@blp.route("/submissions/<string:submission_id>/cancel")
+class SubmissionCancel(MethodView):
+    @require_scope("submissions:write")
+    @idempotent
+    @blp.response(200, SubmissionSchema)
+    def post(self, submission_id):
+        """Cancel: a queued run never starts and costs nothing; a running one stops within a second."""
+        row = lifecycle.cancel(current_app.extensions["vilvik"], g.account_id, submission_id)
+        return represent.submission(row)
+
+
+@blp.route("/submissions/<string:submission_id>/continue")
+class SubmissionContinue(MethodView):
+    @require_scope("submissions:write")
+    @idempotent
+    @blp.arguments(ContinueSchema)
+    @blp.response(202, AcceptedSchema)
+    def post(self, data, submission_id):
+        """Run N more generations from where a finished run stopped (a new submission with parent_id)."""
+        services = current_app.extensions["vilvik"]
+        row, reserved = lifecycle.continue_(services, g.account_id, submission_id, data)
+        return _accepted(services, row, reserved)
+
+
+@blp.route("/submissions/<string:submission_id>/events")
+class SubmissionEvents(MethodView):
+    @require_scope("submissions:read")
+    @blp.response(200, description="a text/event-stream of `progress` events and one final `status` event",
+                  content_type="text/event-stream")
+    def get(self, submission_id):
+        """Follow a run live as Server-Sent Events; the stream ends when the run does."""
+        return progress_stream.stream(current_app.extensions["vilvik"], g.account_id, submission_id)
+
+
+def _accepted(services, row, reserved, generated=None):
+    body = {"id": row["id"], "status": row["status"], "status_url": represent.status_url(row["id"]),
+            "result_url": represent.result_url(row["id"]), "created_at": rfc3339(row["created_at"]),
+            "credits_reserved": micros_to_credits(reserved)}
+    if generated is not None:
+        body["generated"] = generated
+    headers = {"Location": body["status_url"]}
+    wait = _preferred_wait()
+    if wait is not None:
+        headers["Preference-Applied"] = f"wait={wait}"
+        if services.executor.wait_terminal(row["id"], wait):
+            final = submission_store.get(services.db.connection(), row["account_id"], row["id"])
+            if final["status"] in submission_store.TERMINAL:
+                # A Response passes flask-smorest's 202 schema untouched.
+                response = jsonify(represent.submission(final))
+                response.headers.update(headers)
+                return response
+    return body, 202, headers
+
+
+def _preferred_wait():
+    match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
+    return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else None

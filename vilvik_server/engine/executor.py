@@ -34,7 +34,9 @@ class Executor:
         self._seats = threading.BoundedSemaphore(max(self.workers, 1))
         self._free_slots = list(range(self.workers))
         self._slots_lock = threading.Lock()
-        self._running = {}  # submission id -> job.Stop
+        self._running = {}  # submission id -> job.Stop, from claim to stored outcome
+        self._waiters = {}  # submission id -> threading.Event set when it is terminal
+        self._waiters_lock = threading.Lock()
         self._pool = None
         self._dispatcher = None
 
@@ -76,12 +78,32 @@ class Executor:
         self._wake.set()
 
     def cancel(self, submission_id):
-        """Stop a running submission's sandbox; its run ends as cancelled. False if not running here."""
+        """Ask a running submission to stop; its run ends as cancelled. False if not running here."""
         stop = self._running.get(submission_id)
         if stop is None:
             return False
         stop.reason = "cancel"
         return True
+
+    def wait_terminal(self, submission_id, timeout):
+        """Wait (holding no connection or seat) until the submission ends here, or `timeout` passes."""
+        with self._waiters_lock:
+            event = self._waiters.setdefault(submission_id, threading.Event())
+        try:
+            conn = self.db.connection()
+            row = submission_store.get_any(conn, submission_id)
+            if row is None or row["status"] in submission_store.TERMINAL:
+                return True
+            return event.wait(timeout)
+        finally:
+            with self._waiters_lock:
+                self._waiters.pop(submission_id, None)
+
+    def _notify_terminal(self, submission_id):
+        with self._waiters_lock:
+            event = self._waiters.get(submission_id)
+        if event is not None:
+            event.set()
 
     def stop(self, grace=None):
         """Stop claiming; let running jobs finish within `grace` seconds, then re-queue the rest."""
@@ -127,7 +149,11 @@ class Executor:
         if self._stopping.is_set() or not self.sandbox_usable:
             return None
         with self.db.transaction() as conn:
-            return submission_store.claim_next(conn, self.settings["MAX_ACTIVE"])
+            row = submission_store.claim_next(conn, self.settings["MAX_ACTIVE"])
+            if row is not None:
+                # Registered before the claim commits, so a cancel never finds it running but unknown.
+                self._running[row["id"]] = job.Stop()
+            return row
 
     def _take_slot(self):
         with self._slots_lock:
@@ -159,32 +185,49 @@ class Executor:
         limits = json.loads(row["limits"])
         spec = {"params": json.loads(row["params"]), "fitness_func": row["fitness_func"],
                 "entry": row["fitness_func_entry"]}
-        stop = self._running[submission_id] = job.Stop()
+        stop = self._running.setdefault(submission_id, job.Stop())
         log.info("submission %s: running (slot %d, attempt %d)", submission_id, slot, row["attempts"])
-        try:
-            outcome = job.execute(
-                self.zygote, submission_id, spec,
-                {"cpu_seconds": limits["cpu_seconds"], "memory_bytes": limits["memory_mb"] << 20},
-                slot=slot, wall_seconds=limits["wall_seconds"],
-                max_output_bytes=self.settings["MAX_RESULT_BYTES"],
-                on_progress=self._progress_writer(submission_id), stop=stop)
-        finally:
-            self._running.pop(submission_id, None)
+        if row["parent_id"]:
+            spec["resume"] = self._resume_point(row["parent_id"])
+            if spec["resume"] is None:
+                self._store(row, job.Outcome("failed", {
+                    "code": "internal_error", "message": "the parent's saved state is gone"}))
+                return
+        outcome = job.execute(
+            self.zygote, submission_id, spec,
+            {"cpu_seconds": limits["cpu_seconds"], "memory_bytes": limits["memory_mb"] << 20},
+            slot=slot, wall_seconds=limits["wall_seconds"], max_output_bytes=self.settings["MAX_RESULT_BYTES"],
+            on_progress=self._progress_writer(submission_id), stop=stop)
         self._store(row, outcome)
+
+    def _resume_point(self, parent_id):
+        """Where a continuation starts: its parent's final population and random generators."""
+        saved = result_store.get_by_submission(self.db.connection(), parent_id)
+        if saved is None or not saved["resume_state"]:
+            return None
+        return {"population": json.loads(saved["body"])["population"],
+                "random_state": json.loads(saved["resume_state"])}
 
     def _progress_writer(self, submission_id):
         last = [0.0]
 
-        def write(generations, best, _mean):
+        def write(generations, best, mean):
             now = time.monotonic()
             if now - last[0] < PROGRESS_MIN_INTERVAL:
                 return
             last[0] = now
             with self.db.transaction() as conn:
-                submission_store.record_progress(conn, submission_id, generations, best)
+                submission_store.record_progress(conn, submission_id, generations, best, mean)
         return write
 
     def _store(self, row, outcome):
+        try:
+            self._store_outcome(row, outcome)
+        finally:
+            self._running.pop(row["id"], None)
+            self._notify_terminal(row["id"])
+
+    def _store_outcome(self, row, outcome):
         submission_id = row["id"]
         with self.db.transaction() as conn:
             if outcome.status == "requeue":
@@ -208,7 +251,11 @@ class Executor:
                                      error_code=outcome.error and outcome.error["code"], settings=self.settings)
             if outcome.result is not None:
                 body = dict(outcome.result, usage=outcome.usage, credits_charged_micros=charged)
-                result_store.insert(conn, row["account_id"], submission_id, body)
+                resume_state = body.pop("random_state", None)
+                body.pop("stopped", None)
+                if row["problem"]:
+                    body["interpretation"] = _interpretation(row, body)
+                result_store.insert(conn, row["account_id"], submission_id, body, resume_state)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
 
@@ -223,3 +270,14 @@ class Executor:
         else:
             log.error("sandbox unavailable (missing: %s): jobs are refused until the host provides it, or "
                       "set SANDBOX_ALLOW_DEGRADED", ", ".join(sandbox.get("missing", [])))
+
+
+def _interpretation(row, result):
+    """A quick problem's readable answer; a fault here must never lose the result."""
+    from .. import quick
+
+    try:
+        return quick.interpret(row["problem"], json.loads(row["problem_params"] or "{}"), result)
+    except Exception:  # noqa: B902
+        log.exception("submission %s: could not interpret the %s result", row["id"], row["problem"])
+        return None

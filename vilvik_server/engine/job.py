@@ -7,6 +7,7 @@ memory) and from our own clock; what the job wrote is checked by `report`.
 import os
 import selectors
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from . import report
 from .zygote import ZygoteUnavailable
 
 EXIT_REPORT_TIMEOUT = 10  # seconds to hear the zygote reap a job whose output has closed
+CANCEL_GRACE = 0.7  # seconds a cancelled run has to stop at a generation boundary before it is killed
 
 
 @dataclass
@@ -44,16 +46,17 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     """Run one job in the sandbox and return its outcome (never raises for the job's faults)."""
     stop = stop or Stop()
     started = time.monotonic()
-    read_fd, write_fd = os.pipe()
+    # A socket pair, not a pipe: the job writes its report, and we can ask it to stop.
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         try:
-            zygote.spawn(job_id, spec, limits, slot, write_fd)
+            zygote.spawn(job_id, spec, limits, slot, theirs.fileno())
         finally:
-            os.close(write_fd)
+            theirs.close()
         reading = _Reading(spec["params"], on_progress)
         kill_error = None
         try:
-            _read_until_closed(read_fd, reading, started + wall_seconds, max_output_bytes, stop, stop_poll,
+            _read_until_closed(ours, reading, started + wall_seconds, max_output_bytes, stop, stop_poll,
                                wall_seconds)
         except _Killed as killed:
             kill_error = killed.error
@@ -65,7 +68,7 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     except ZygoteUnavailable as exc:
         return Outcome("failed", {"code": "internal_error", "message": f"the sandbox is unavailable: {exc}"})
     finally:
-        os.close(read_fd)
+        ours.close()
     usage = {"wall_seconds": round(time.monotonic() - started, 3)}
     if exit_report.get("op") == "exited":
         usage["cpu_seconds"] = round(float(exit_report["cpu_seconds"]), 3)
@@ -112,21 +115,33 @@ class _Reading:
             self.malformed = str(exc)
 
 
-def _read_until_closed(fd, reading, deadline, max_bytes, stop, stop_poll, wall_seconds):
+def _read_until_closed(sock, reading, deadline, max_bytes, stop, stop_poll, wall_seconds):
+    fd = sock.fileno()
     selector = selectors.DefaultSelector()
     selector.register(fd, selectors.EVENT_READ)
     buffer, total = b"", 0
+    cancel_deadline = None
     try:
         while True:
-            if stop.reason:
+            if stop.reason == "cancel" and cancel_deadline is None:
+                # Ask the run to stop after its current generation, so its state is kept.
+                cancel_deadline = time.monotonic() + CANCEL_GRACE
+                try:
+                    sock.send(b"stop", socket.MSG_DONTWAIT)
+                except OSError:
+                    pass
+            if stop.reason == "shutdown" or (cancel_deadline and time.monotonic() > cancel_deadline):
                 raise _Killed({"code": stop.reason, "message": "stopped by the server"})
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _Killed({"code": "timeout", "message": f"the run exceeded its wall-clock limit of "
                                                             f"{wall_seconds:g} seconds"})
-            if not selector.select(min(remaining, stop_poll)):
+            if not selector.select(min(remaining, stop_poll, CANCEL_GRACE / 4 if cancel_deadline else stop_poll)):
                 continue
-            chunk = os.read(fd, 1 << 16)
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except ConnectionResetError:  # the job closed its end with our stop request unread
+                chunk = b""
             if not chunk:
                 if buffer.strip():
                     reading.take(buffer)
@@ -144,8 +159,11 @@ def _read_until_closed(fd, reading, deadline, max_bytes, stop, stop_poll, wall_s
 
 
 def _decide(reading, exit_report, kill_error, stop, limits):
-    if kill_error and kill_error["code"] in ("cancel", "shutdown"):
-        return Outcome("cancelled" if kill_error["code"] == "cancel" else "requeue")
+    if stop.reason == "shutdown":
+        return Outcome("requeue")
+    if stop.reason == "cancel" and not _ended_by_itself(reading, kill_error):
+        final = reading.final if reading.final and reading.final[0] == "result" else None
+        return Outcome("cancelled", result=final[1] if final else None, logs=final[2] if final else "")
     if kill_error:
         return Outcome("failed", kill_error)
     if exit_report.get("op") != "exited":
@@ -166,6 +184,14 @@ def _decide(reading, exit_report, kill_error, stop, limits):
     if kind == "error":
         return Outcome("failed", body, logs=logs)
     return Outcome("succeeded", result=body, logs=logs)
+
+
+def _ended_by_itself(reading, kill_error):
+    """Did the run finish or fail on its own before a cancel reached it? Then that ending stands."""
+    if kill_error is not None or reading.final is None:
+        return False
+    kind, body, _logs = reading.final
+    return kind == "error" or not body["stopped"]
 
 
 def _payload_signal(exit_report):

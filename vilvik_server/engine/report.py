@@ -81,10 +81,34 @@ def check_result(message, params):
         result["pareto_front"] = _list(message["pareto_front"], "pareto_front", pop,
                                        lambda row: _list(row, "pareto_front", 64,
                                                          lambda v: _fitness(v, "pareto_front")))
+    result["random_state"] = _random_state(message.get("random_state"))
+    result["stopped"] = message.get("stopped") is True
     extra = set(message) - set(result) - {"type", "logs"}
     if extra:
         raise MalformedReport(f"result: unexpected fields {sorted(extra)[:5]}")
     return result, _text(message.get("logs", ""), "logs", MAX_TEXT)
+
+
+def _random_state(state):
+    """The generators' states a continuation resumes from: exactly the shapes numpy and random use."""
+    try:
+        name, keys, position, has_gauss, cached = state["numpy"]
+        version, internal, gauss_next = state["python"]
+        valid = (name == "MT19937" and _words(keys, 624) and _is_int(position) and 0 <= position <= 624
+                 and has_gauss in (0, 1) and isinstance(cached, (int, float)) and math.isfinite(cached)
+                 and version == 3 and _words(internal[:624], 624) and len(internal) == 625
+                 and _is_int(internal[624]) and 0 <= internal[624] <= 624
+                 and (gauss_next is None or isinstance(gauss_next, float) and math.isfinite(gauss_next)))
+    except (TypeError, ValueError, KeyError):
+        valid = False
+    if not valid:
+        raise MalformedReport("result: random_state has not the shape of a generator's state")
+    return state
+
+
+def _words(values, count):
+    return (isinstance(values, list) and len(values) == count
+            and all(_is_int(v) and 0 <= v < 2 ** 32 for v in values))
 
 
 def _is_int(value):

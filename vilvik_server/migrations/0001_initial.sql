@@ -52,6 +52,8 @@ CREATE TABLE submissions (
     fitness_func_entry TEXT NOT NULL,
     metadata TEXT NOT NULL DEFAULT '{}',
     parent_id TEXT,
+    problem TEXT,
+    problem_params TEXT,
     limits TEXT NOT NULL,
     created_at TEXT NOT NULL,
     started_at TEXT,
@@ -59,6 +61,7 @@ CREATE TABLE submissions (
     attempts INTEGER NOT NULL DEFAULT 0,
     generations_completed INTEGER NOT NULL DEFAULT 0,
     best_fitness TEXT,
+    mean_fitness TEXT,
     progress_updated_at TEXT,
     cpu_seconds REAL,
     wall_seconds REAL,
@@ -80,6 +83,22 @@ CREATE TABLE results (
     submission_id TEXT NOT NULL UNIQUE REFERENCES submissions(id) ON DELETE CASCADE,
     account_id TEXT NOT NULL REFERENCES accounts(id),
     created_at TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    -- What a continuation resumes from: the random generators' states, as JSON data.
+    resume_state TEXT
 );
 CREATE INDEX results_account ON results(account_id, seq);
+CREATE INDEX submissions_parent ON submissions(parent_id) WHERE parent_id IS NOT NULL;
+
+-- Idempotency-Key: the first response to a key, replayed for 24 hours.
+CREATE TABLE idempotency_keys (
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status_code INTEGER,  -- NULL while the first request is still being processed
+    response_body TEXT,
+    response_headers TEXT,
+    PRIMARY KEY (account_id, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);

@@ -5,11 +5,14 @@ from ..ids import new_id, now
 from .pages import fetch_page
 
 
-def insert(conn, account_id, submission_id, body):
-    """Insert a result; returns its id."""
+def insert(conn, account_id, submission_id, body, resume_state=None):
+    """Insert a result (and the state a continuation resumes from); returns its id."""
     result_id = new_id()
-    conn.execute("INSERT INTO results (id, submission_id, account_id, created_at, body) VALUES (?, ?, ?, ?, ?)",
-                 (result_id, submission_id, account_id, now(), json.dumps(body, separators=(",", ":"))))
+    conn.execute(
+        "INSERT INTO results (id, submission_id, account_id, created_at, body, resume_state)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (result_id, submission_id, account_id, now(), json.dumps(body, separators=(",", ":")),
+         json.dumps(resume_state, separators=(",", ":")) if resume_state else None))
     return result_id
 
 
@@ -24,3 +27,7 @@ def list_page(conn, account_id, *, submission_id=None, cursor=None, limit=20):
         params.append(submission_id)
     sql = "SELECT * FROM results WHERE " + " AND ".join(conditions) + " {cursor}"
     return fetch_page(conn, sql, params, cursor, limit)
+
+
+def get_by_submission(conn, submission_id):
+    return conn.execute("SELECT * FROM results WHERE submission_id = ?", (submission_id,)).fetchone()

@@ -9,13 +9,15 @@ MAX_ATTEMPTS = 2  # a run lost twice with its server is failed with worker_lost
 
 
 def insert(conn, account_id, *, name, type, params, fitness_func, fitness_func_entry, metadata, limits,
-           parent_id=None):
+           parent_id=None, problem=None, problem_params=None):
     """Insert a queued submission; returns its row."""
     return conn.execute(
         "INSERT INTO submissions (id, account_id, name, type, status, params, fitness_func, fitness_func_entry,"
-        " metadata, limits, parent_id, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        " metadata, limits, parent_id, problem, problem_params, created_at)"
+        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (new_id(), account_id, name, type, json.dumps(params), fitness_func, fitness_func_entry,
-         json.dumps(metadata), json.dumps(limits), parent_id, now())).fetchone()
+         json.dumps(metadata), json.dumps(limits), parent_id, problem,
+         json.dumps(problem_params) if problem_params is not None else None, now())).fetchone()
 
 
 def get(conn, account_id, submission_id):
@@ -67,11 +69,11 @@ def claim_next(conn, max_active_per_account):
         " AND status = 'queued' RETURNING *", (now(), max_active_per_account)).fetchone()
 
 
-def record_progress(conn, submission_id, generations_completed, best_fitness):
+def record_progress(conn, submission_id, generations_completed, best_fitness, mean_fitness):
     conn.execute(
-        "UPDATE submissions SET generations_completed = ?, best_fitness = ?, progress_updated_at = ?"
-        " WHERE id = ? AND status = 'running'",
-        (generations_completed, json.dumps(best_fitness), now(), submission_id))
+        "UPDATE submissions SET generations_completed = ?, best_fitness = ?, mean_fitness = ?,"
+        " progress_updated_at = ? WHERE id = ? AND status = 'running'",
+        (generations_completed, json.dumps(best_fitness), json.dumps(mean_fitness), now(), submission_id))
 
 
 def record_sandbox(conn, submission_id, sandbox, versions):
@@ -128,3 +130,24 @@ def account_counts(conn, account_id):
 
 def set_charge(conn, submission_id, micros):
     conn.execute("UPDATE submissions SET credits_charged_micros = ? WHERE id = ?", (micros, submission_id))
+
+
+def cancel_queued(conn, submission_id):
+    """queued -> cancelled; False if it was no longer queued."""
+    cursor = conn.execute("UPDATE submissions SET status = 'cancelled', finished_at = ?"
+                          " WHERE id = ? AND status = 'queued'", (now(), submission_id))
+    return cursor.rowcount == 1
+
+
+def active_children(conn, submission_id):
+    """Ids of continuations of this submission that are still queued or running."""
+    rows = conn.execute("SELECT id FROM submissions WHERE parent_id = ? AND status IN ('queued', 'running')",
+                        (submission_id,))
+    return [row["id"] for row in rows]
+
+
+def delete_terminal(conn, account_id, submission_id):
+    """Delete a terminal submission (its result goes with it); False if there was none."""
+    cursor = conn.execute("DELETE FROM submissions WHERE id = ? AND account_id = ?"
+                          " AND status IN ('succeeded', 'failed', 'cancelled')", (submission_id, account_id))
+    return cursor.rowcount == 1

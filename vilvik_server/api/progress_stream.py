@@ -1,0 +1,92 @@
+"""GET /submissions/{id}/events: a run's progress as Server-Sent Events.
+
+The stream reads the submission's row (never holding a transaction) at most ten
+times a second, sends a `progress` event whenever it changed, a comment every
+15 s so proxies keep the connection, and one final `status` event when the run is
+terminal; then it ends. Each open stream holds one of waitress's threads, so at
+most MAX_EVENT_STREAMS are open at once (a quarter of the threads, at least one);
+past that the answer is 503 unavailable with Retry-After.
+"""
+import json
+import threading
+import time
+
+from flask import Response, stream_with_context
+
+from .. import errors
+from ..ids import rfc3339
+from ..store import submissions as submission_store
+
+POLL_INTERVAL = 0.1
+HEARTBEAT_SECONDS = 15
+MAX_STREAM_SECONDS = 3600  # a client following a very long run reconnects after an hour
+
+_open = 0
+_open_lock = threading.Lock()
+
+
+def stream(services, account_id, submission_id):
+    """The SSE response for one submission (404 if it is not the caller's)."""
+    row = submission_store.get(services.db.connection(), account_id, submission_id)
+    if row is None:
+        raise errors.NotFound(f"no submission {submission_id}")
+    if not _enter(services.settings["MAX_EVENT_STREAMS"]):
+        raise errors.Unavailable("too many event streams are open; poll the submission or retry",
+                                 headers={"Retry-After": "5"})
+    generator = _events(services.db, account_id, submission_id)
+    response = Response(stream_with_context(generator), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _enter(limit):
+    global _open
+    with _open_lock:
+        if _open >= limit:
+            return False
+        _open += 1
+        return True
+
+
+def _leave():
+    global _open
+    with _open_lock:
+        _open -= 1
+
+
+def _events(db, account_id, submission_id):
+    try:
+        last_progress, last_sent = None, time.monotonic()
+        started = last_sent
+        while time.monotonic() - started < MAX_STREAM_SECONDS:
+            row = submission_store.get(db.connection(), account_id, submission_id)
+            if row is None:
+                yield _event("status", {"id": submission_id, "status": "deleted"})
+                return
+            progress = (row["generations_completed"], row["best_fitness"], row["mean_fitness"])
+            if progress != last_progress and row["status"] != "queued":
+                last_progress = progress
+                last_sent = time.monotonic()
+                yield _event("progress", {
+                    "id": submission_id, "generations_completed": row["generations_completed"],
+                    "num_generations": json.loads(row["params"])["num_generations"],
+                    "best_fitness": json.loads(row["best_fitness"]) if row["best_fitness"] else None,
+                    "mean_fitness": json.loads(row["mean_fitness"]) if row["mean_fitness"] else None,
+                    "updated_at": rfc3339(row["progress_updated_at"])})
+            if row["status"] in submission_store.TERMINAL:
+                yield _event("status", {"id": submission_id, "status": row["status"],
+                                        "error": json.loads(row["error"]) if row["error"] else None,
+                                        "finished_at": rfc3339(row["finished_at"])})
+                return
+            if time.monotonic() - last_sent > HEARTBEAT_SECONDS:
+                last_sent = time.monotonic()
+                yield ": keep-alive\n\n"
+            time.sleep(POLL_INTERVAL)
+    finally:
+        _leave()
+        db.close()
+
+
+def _event(name, data):
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"

@@ -1,0 +1,91 @@
+"""Cancel, continue and delete: the changes a user makes to a submission after accepting it."""
+import json
+import time
+
+from marshmallow import ValidationError
+
+from . import billing, errors, submitting
+from .api.ga_params import GAParamsSchema
+from .store import results as result_store
+from .store import submissions as submission_store
+
+CANCEL_WAIT = 3.0  # seconds the cancel request waits to report the run's final status
+CONTINUE_OVERRIDES = ("stop_criteria", "mutation_probability", "mutation_percent_genes", "mutation_num_genes",
+                      "crossover_probability", "keep_elitism", "keep_parents", "K_tournament",
+                      "random_mutation_min_val", "random_mutation_max_val")
+
+
+def cancel(services, account_id, submission_id):
+    """Cancel a queued or running submission; returns its row as it ended."""
+    row = _get(services, account_id, submission_id)
+    if row["status"] == "queued":
+        with services.db.transaction() as conn:
+            if submission_store.cancel_queued(conn, submission_id):
+                billing.settle(conn, row, cpu_seconds=None, settings=services.settings)
+                return submission_store.get(conn, account_id, submission_id)
+        row = _get(services, account_id, submission_id)  # it was claimed meanwhile
+    if row["status"] == "running":
+        deadline = time.monotonic() + CANCEL_WAIT
+        # The dispatcher registers a run just after claiming it: retry briefly if we came between.
+        while not services.executor.cancel(submission_id) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            if _get(services, account_id, submission_id)["status"] != "running":
+                break
+        services.executor.wait_terminal(submission_id, max(0.0, deadline - time.monotonic()))
+        row = _get(services, account_id, submission_id)
+    if row["status"] in ("succeeded", "failed"):
+        raise errors.Conflict(f"the submission has already {row['status']}; only queued or running "
+                              f"submissions can be cancelled", details={"status": row["status"]})
+    return row
+
+
+def delete(services, account_id, submission_id):
+    """Delete a terminal submission, its result and its code; the ledger keeps its rows."""
+    row = _get(services, account_id, submission_id)
+    if row["status"] not in submission_store.TERMINAL:
+        raise errors.Conflict(f"the submission is {row['status']}; cancel it first",
+                              details={"status": row["status"]})
+    with services.db.transaction() as conn:
+        children = submission_store.active_children(conn, submission_id)
+        if children:
+            raise errors.Conflict("a continuation of this submission is still queued or running",
+                                  details={"status": row["status"], "continuations": children})
+        submission_store.delete_terminal(conn, account_id, submission_id)
+
+
+def continue_(services, account_id, parent_id, data):
+    """Queue a continuation of a finished run from its final population and random state."""
+    parent = _get(services, account_id, parent_id)
+    conn = services.db.connection()
+    saved = result_store.get_by_submission(conn, parent_id)
+    if parent["status"] not in ("succeeded", "cancelled") or saved is None or not saved["resume_state"]:
+        raise errors.Conflict(
+            "only a succeeded submission, or a cancelled one that saved its state, can be continued",
+            details={"status": parent["status"]})
+    params = _explicit(json.loads(parent["params"]))
+    params.update({name: value for name, value in data.items() if name in CONTINUE_OVERRIDES})
+    params["num_generations"] = data["num_generations"]
+    try:
+        loaded = GAParamsSchema().load(params)
+    except ValidationError as exc:
+        raise errors.ValidationFailed.for_fields(exc.messages) from None
+    request = dict(loaded, type=parent["type"], name=data.get("name") or parent["name"],
+                   metadata=data.get("metadata") or json.loads(parent["metadata"]),
+                   fitness_func=parent["fitness_func"], fitness_func_entry=parent["fitness_func_entry"],
+                   limits=data.get("limits") or {}, problem=parent["problem"],
+                   problem_params=json.loads(parent["problem_params"]) if parent["problem_params"] else None)
+    return submitting.accept(services, account_id, request, parent_id=parent_id)
+
+
+def _explicit(params):
+    """Stored parameters less those at their default, so the schema fills those in again."""
+    fields = GAParamsSchema().fields
+    return {name: value for name, value in params.items()
+            if name not in fields or fields[name].required or value != fields[name].load_default}
+
+
+def _get(services, account_id, submission_id):
+    row = submission_store.get(services.db.connection(), account_id, submission_id)
+    if row is None:
+        raise errors.NotFound(f"no submission {submission_id}")
+    return row
