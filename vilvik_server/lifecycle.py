@@ -62,7 +62,7 @@ def continue_(services, account_id, parent_id, data):
         raise errors.Conflict(
             "only a succeeded submission, or a cancelled one that saved its state, can be continued",
             details={"status": parent["status"]})
-    params = _explicit(json.loads(parent["params"]))
+    params = json.loads(parent["params"])
     params.update({name: value for name, value in data.items() if name in CONTINUE_OVERRIDES})
     params["num_generations"] = data["num_generations"]
     try:
@@ -75,13 +75,6 @@ def continue_(services, account_id, parent_id, data):
                    limits=data.get("limits") or {}, problem=parent["problem"],
                    problem_params=json.loads(parent["problem_params"]) if parent["problem_params"] else None)
     return submitting.accept(services, account_id, request, parent_id=parent_id)
-
-
-def _explicit(params):
-    """Stored parameters less those at their default, so the schema fills those in again."""
-    fields = GAParamsSchema().fields
-    return {name: value for name, value in params.items()
-            if name not in fields or fields[name].required or value != fields[name].load_default}
 
 
 def _get(services, account_id, submission_id):
