@@ -15,7 +15,7 @@ blp = Blueprint("credits", __name__, description="Credits and their ledger.")
 @blp.route("/credits/ledger")
 class Ledger(MethodView):
     @require_scope("credits:read")
-    @blp.arguments(ListQuerySchema, location="query")
+    @blp.arguments(ListQuerySchema(), location="query")
     @blp.response(200, list_schema(LedgerEntrySchema))
     def get(self, query):
         """The append-only ledger of your credits, newest first."""

@@ -25,7 +25,7 @@ def key_body(row, secret=None):
 @blp.route("/keys")
 class Keys(MethodView):
     @require_scope("keys:write")
-    @blp.arguments(ListQuerySchema, location="query")
+    @blp.arguments(ListQuerySchema(), location="query")
     @blp.response(200, list_schema(KeySchema))
     def get(self, query):
         """List your active keys (their prefixes, never their secrets)."""
@@ -34,7 +34,7 @@ class Keys(MethodView):
         return represent.page(page, [key_body(row) for row in page.rows])
 
     @require_scope("keys:write")
-    @blp.arguments(KeyCreateSchema)
+    @blp.arguments(KeyCreateSchema())
     @blp.response(201, KeySchema)
     def post(self, data):
         """Create a key; its secret is in this response and never again."""

@@ -19,7 +19,7 @@ blp = Blueprint("results", __name__, description="Read the results of finished r
 @blp.route("/results")
 class Results(MethodView):
     @require_scope("results:read")
-    @blp.arguments(ResultListQuerySchema, location="query")
+    @blp.arguments(ResultListQuerySchema(), location="query")
     @blp.response(200, list_schema(ResultSchema))
     def get(self, query):
         """List your results, newest first; filter with ?submission_id=."""
@@ -32,7 +32,7 @@ class Results(MethodView):
 @blp.route("/results/<string:result_id>")
 class ResultById(MethodView):
     @require_scope("results:read")
-    @blp.arguments(ResultGetQuerySchema, location="query")
+    @blp.arguments(ResultGetQuerySchema(), location="query")
     @blp.response(200, ResultSchema)
     @blp.alt_response(200, description="?format=csv: the per-generation history as CSV",
                       content_type="text/csv", success=True)

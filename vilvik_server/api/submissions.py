@@ -24,7 +24,7 @@ _PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)")
 class Submissions(MethodView):
     @require_scope("submissions:write")
     @idempotent
-    @blp.arguments(SubmissionCreateSchema)
+    @blp.arguments(SubmissionCreateSchema())
     @blp.response(202, AcceptedSchema)
     @blp.alt_response(200, schema=SubmissionSchema, description="with `Prefer: wait=N`, when the run ended in time")
     def post(self, data):
@@ -38,7 +38,7 @@ class Submissions(MethodView):
         return _accepted(services, row, reserved, generated=generated)
 
     @require_scope("submissions:read")
-    @blp.arguments(SubmissionListQuerySchema, location="query")
+    @blp.arguments(SubmissionListQuerySchema(), location="query")
     @blp.response(200, list_schema(SubmissionSchema))
     def get(self, query):
         """List your submissions, newest first (cursor-paginated)."""
@@ -54,7 +54,7 @@ class Submissions(MethodView):
 @blp.route("/submissions/<string:submission_id>")
 class SubmissionById(MethodView):
     @require_scope("submissions:read")
-    @blp.arguments(SubmissionGetQuerySchema, location="query")
+    @blp.arguments(SubmissionGetQuerySchema(), location="query")
     @blp.response(200, SubmissionSchema)
     def get(self, query, submission_id):
         """Fetch one submission: status, progress, usage, error; its code with ?include=fitness_func."""
@@ -87,7 +87,7 @@ class SubmissionCancel(MethodView):
 class SubmissionContinue(MethodView):
     @require_scope("submissions:write")
     @idempotent
-    @blp.arguments(ContinueSchema)
+    @blp.arguments(ContinueSchema())
     @blp.response(202, AcceptedSchema)
     def post(self, data, submission_id):
         """Run N more generations from where a finished run stopped (a new submission with parent_id)."""
