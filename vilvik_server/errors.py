@@ -5,6 +5,7 @@
 Web pages get the same information as HTML; everything under /api gets JSON.
 """
 import logging
+import sqlite3
 
 from flask import g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -146,6 +147,14 @@ def from_http_exception(exc):
     return error
 
 
+_UNAVAILABLE = ("locked", "readonly", "read-only", "disk is full", "disk i/o error", "unable to open")
+
+
+def database_unavailable(exc):
+    """Is this SQLite error the database being out of reach (not a bug in a query)?"""
+    return any(marker in str(exc).lower() for marker in _UNAVAILABLE)
+
+
 def init_app(app):
     """Register the handlers that give every failure our shape."""
 
@@ -156,6 +165,15 @@ def init_app(app):
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc):
         return render(from_http_exception(exc))
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def handle_database_error(exc):
+        if not database_unavailable(exc):
+            return handle_unexpected(exc)
+        # A full disk, a read-only or unreachable database, a lock held past the busy
+        # timeout: the request cannot be served now, but nothing is wrong with it.
+        log.error("database unavailable (%s) (request_id=%s)", exc, g.get("request_id"))
+        return render(Unavailable("the database is unavailable; retry later", headers={"Retry-After": "5"}))
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc):
