@@ -59,3 +59,16 @@ def test_grant_credits_refuses_a_bad_amount(tmp_path, amount):
 def test_commands_name_a_missing_account(tmp_path):
     done = run(tmp_path, "grant-credits", "nobody@example.com", "5", check=False)
     assert done.returncode == 2 and "nobody@example.com" in done.stderr
+
+
+def test_backup_copies_the_live_database(tmp_path):
+    created = json.loads(run(tmp_path, "create-account", "ada@example.com", "--credits", "3").stdout)
+    target = tmp_path / "copy.sqlite3"
+    done = json.loads(run(tmp_path, "backup", str(target)).stdout)
+    assert done["pages"] > 0
+    import sqlite3
+    copy = sqlite3.connect(target)
+    assert copy.execute("SELECT available_micros FROM accounts WHERE id = ?",
+                        (created["account_id"],)).fetchone()[0] == 3_000_000
+    again = run(tmp_path, "backup", str(target), check=False)
+    assert again.returncode == 2 and "exists already" in again.stderr

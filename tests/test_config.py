@@ -53,3 +53,11 @@ def test_a_bad_setting_stops_the_command_with_a_message(tmp_path):
     done = subprocess.run([sys.executable, "-m", "vilvik_server", "init"], env=env, capture_output=True, text=True)
     assert done.returncode == 2
     assert "WORKERS" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_secret_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "key"
+    secret.write_text("from-a-file\n")
+    assert load_settings(str(tmp_path), environ={"VILVIK_SECRET_KEY_FILE": str(secret)})["SECRET_KEY"] == "from-a-file"
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings(str(tmp_path), environ={"VILVIK_SECRET_KEY_FILE": str(tmp_path / "missing")})

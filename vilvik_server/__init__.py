@@ -23,7 +23,7 @@ def create_app(test_config=None, *, start_executor=False):
     """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
     from flask import Flask
 
-    from . import api, config, db, errors, http, ratelimit
+    from . import api, config, db, errors, http, metrics, ratelimit
     from .engine.executor import Executor
 
     instance_path = os.path.abspath(os.environ.get("VILVIK_INSTANCE_PATH") or "instance")
@@ -41,6 +41,7 @@ def create_app(test_config=None, *, start_executor=False):
     app.extensions["vilvik"].limiter = ratelimit.init_app(app, settings)
     api.init_app(app)
     errors.init_app(app)
+    metrics.init_app(app, settings)
     if start_executor and settings["WORKERS"] > 0:
         executor.start()
     return app

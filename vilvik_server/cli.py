@@ -29,6 +29,9 @@ def main(argv=None):
     grant.add_argument("email")
     grant.add_argument("amount")
     grant.add_argument("--note", default="")
+    commands.add_parser("settings", help="print every setting with its default and help, as a Markdown table")
+    backup = commands.add_parser("backup", help="copy the live database to PATH (SQLite's online backup)")
+    backup.add_argument("path")
     args = parser.parse_args(argv)
 
     from .config import ConfigError
@@ -163,7 +166,25 @@ def _amount(text):
     return micros
 
 
-COMMANDS = {"init": cmd_init, "serve": cmd_serve, "create-account": cmd_create_account,
+def cmd_settings(args):
+    from .config import settings_table
+
+    print(settings_table())
+    return 0
+
+
+def cmd_backup(args):
+    from . import db
+
+    settings = _app().extensions["vilvik"].settings
+    if os.path.exists(args.path):
+        raise CommandError(f"{args.path} exists already; back up to a new file")
+    pages = db.backup(settings["DATABASE"], args.path)
+    print(json.dumps({"backup": os.path.abspath(args.path), "pages": pages}))
+    return 0
+
+
+COMMANDS = {"backup": cmd_backup, "settings": cmd_settings, "init": cmd_init, "serve": cmd_serve, "create-account": cmd_create_account,
             "create-key": cmd_create_key, "grant-credits": cmd_grant_credits}
 
 

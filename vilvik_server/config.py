@@ -1,7 +1,7 @@
 """Every setting: its name, default, parser and one line of help.
 
-Settings load from these defaults, then `instance/config.py`, then `VILVIK_<NAME>`
-environment variables. Values are parsed strictly: a malformed one stops start-up
+Settings load from these defaults, then `instance/config.py`, then `VILVIK_<NAME>_FILE`
+(the value read from that file), then `VILVIK_<NAME>` environment variables. Values are parsed strictly: a malformed one stops start-up
 with a message naming it.
 """
 import os
@@ -123,6 +123,8 @@ SETTINGS = [
     Setting("WEBHOOK_ALLOW_PRIVATE", False, parse_bool, "Allow private and loopback webhook targets."),
     Setting("SANDBOX_ALLOW_DEGRADED", False, parse_bool,
             "Run jobs even when a sandbox layer is missing (logs loudly; never on a shared host)."),
+    Setting("METRICS_ENABLED", False, parse_bool, "Serve GET /metrics in the Prometheus text format."),
+    Setting("METRICS_TOKEN", "", _text, "If set, /metrics needs it as 'Authorization: Bearer <token>'."),
     Setting("LOG_LEVEL", "INFO", _text, "Logging level of the server (DEBUG, INFO, WARNING, ...)."),
 ]
 
@@ -141,6 +143,8 @@ def load_settings(instance_path, overrides=None, environ=None):
             exec(compile(handle.read(), config_file, "exec"), namespace)
         raw.update({k: v for k, v in namespace.items() if k in SETTINGS_BY_NAME})
     for name in SETTINGS_BY_NAME:
+        if f"VILVIK_{name}_FILE" in environ:  # secrets from a file (container secrets, systemd credentials)
+            raw[name] = _read_secret_file(name, environ[f"VILVIK_{name}_FILE"])
         if f"VILVIK_{name}" in environ:
             raw[name] = environ[f"VILVIK_{name}"]
     raw.update(overrides or {})
@@ -159,6 +163,14 @@ def load_settings(instance_path, overrides=None, environ=None):
     return values
 
 
+def _read_secret_file(name, path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"setting {name}: cannot read VILVIK_{name}_FILE={path}: {exc.strerror}") from None
+
+
 def _instance_secret(instance_path):
     path = os.path.join(instance_path, "secret_key")
     if not os.path.exists(path):
@@ -172,3 +184,15 @@ def _instance_secret(instance_path):
                 handle.write(secrets.token_urlsafe(48))
     with open(path) as handle:
         return handle.read().strip()
+
+
+def settings_table():
+    """Every setting as a Markdown table (docs/operating.md holds a copy; a test keeps them equal)."""
+    lines = ["| setting | default | meaning |", "|---|---|---|"]
+    for setting in SETTINGS:
+        default = {None: "(see meaning)", "": "(empty)"}.get(setting.default, setting.default) \
+            if not isinstance(setting.default, bool) else str(setting.default).lower()
+        if setting.name == "WORKERS":
+            default = "number of CPU cores"
+        lines.append(f"| `{setting.name}` | `{default}` | {setting.help} |")
+    return "\n".join(lines)

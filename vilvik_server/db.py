@@ -117,6 +117,18 @@ def check_version(path):
     return current == expected
 
 
+def backup(path, target):
+    """Copy the database at `path` to `target` while it is in use; returns the pages copied."""
+    source = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    destination = sqlite3.connect(target)
+    try:
+        source.backup(destination, pages=1024)  # in steps, so writers are not held up for long
+        return destination.execute("PRAGMA page_count").fetchone()[0]
+    finally:
+        destination.close()
+        source.close()
+
+
 def _statements(sql):
     # executescript() would commit our transaction; split on statement ends instead.
     buffer = ""

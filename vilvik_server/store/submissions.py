@@ -151,3 +151,9 @@ def delete_terminal(conn, account_id, submission_id):
     cursor = conn.execute("DELETE FROM submissions WHERE id = ? AND account_id = ?"
                           " AND status IN ('succeeded', 'failed', 'cancelled')", (submission_id, account_id))
     return cursor.rowcount == 1
+
+
+def finished_totals(conn):
+    """Finished runs and their wall-clock seconds, by status."""
+    return conn.execute("SELECT status, count(*) AS runs, sum(wall_seconds) AS wall_seconds FROM submissions"
+                        " WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY status").fetchall()
