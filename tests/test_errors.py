@@ -33,6 +33,12 @@ def test_a_body_that_is_not_json_is_invalid_json(client, owner):
     assert_error(response, 400, "invalid_json")
 
 
+def test_a_string_with_a_lone_surrogate_is_invalid_json(client, owner):
+    body = '{"num_generations": 3, "fitness_func": "def f(a, b, c): return 1 # \\udad6"}'
+    response = client.post("/api/v1/submissions", data=body, headers=owner.headers, content_type="application/json")
+    assert_error(response, 400, "invalid_json")
+
+
 def test_a_body_of_another_type_is_unsupported_media_type(client, owner):
     response = client.post("/api/v1/submissions", data="a=b", headers=owner.headers,
                            content_type="application/x-www-form-urlencoded")

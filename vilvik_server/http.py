@@ -1,4 +1,5 @@
 """What every request goes through: a request id, body checks, and one log line."""
+import json
 import logging
 import re
 import time
@@ -36,8 +37,14 @@ def _check_json_body():
         return  # a body-less action such as cancel; views that need a body say so
     if request.mimetype != "application/json":
         raise errors.UnsupportedMediaType()
-    if request.get_json(silent=True, cache=True) is None:
+    body = request.get_json(silent=True, cache=True)
+    if body is None:
         raise errors.InvalidJson()
+    try:
+        # "\ud800" escapes decode to lone surrogates, which no UTF-8 store or compiler accepts.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.InvalidJson("the body holds a string that is not valid Unicode (a lone surrogate)") from None
 
 
 def _finish(response):

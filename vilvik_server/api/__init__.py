@@ -8,8 +8,15 @@ from flask import send_from_directory
 from flask_smorest import Api
 
 from .. import __version__
+from .schemas import ErrorSchema
 
 PREFIX = "/api/v1"
+
+
+class _Api(Api):
+    """flask-smorest's Api, documenting our error shape as every operation's default response."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def init_app(app):
@@ -30,7 +37,7 @@ def init_app(app):
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    api = Api(app)
+    api = _Api(app)
     from . import credits, keys, results, service, submissions
 
     for module in (submissions, results, credits, keys, service):

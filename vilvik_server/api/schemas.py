@@ -227,3 +227,16 @@ class ContinueSchema(Schema):
     K_tournament = fields.Integer()
     random_mutation_min_val = fields.Float()
     random_mutation_max_val = fields.Float()
+
+
+class _ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"description": "machine-readable, e.g. validation_error"})
+    message = fields.String(required=True)
+    details = fields.Dict(metadata={"description": "e.g. fields: {name: [problems]}"})
+    request_id = fields.String(allow_none=True)
+
+
+class ErrorSchema(Schema):
+    """The one shape of every error response."""
+
+    error = fields.Nested(_ErrorBodySchema, required=True)
