@@ -21,14 +21,14 @@ def _no_token():
 
 
 def init_app(app, settings):
-    """Limit every request that carries a token to RATE_LIMIT (a moving window, so bursts are fine)."""
+    """Limit every request that carries a token to RATE_LIMIT over a sliding window (bursts are fine)."""
     limiter = Limiter(
         key_func=_token_bucket,
         app=app,
         default_limits=[settings["RATE_LIMIT"]],
         default_limits_exempt_when=_no_token,
         storage_uri=settings["RATE_LIMIT_STORAGE_URI"],
-        strategy="moving-window",
+        strategy="sliding-window-counter",  # O(1) per request; a moving window is O(requests in it)
         headers_enabled=True,
     )
     return limiter

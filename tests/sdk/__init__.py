@@ -1,0 +1,1 @@
+"""Tests of the `vilvik` SDK and CLI against a real server."""

@@ -1,0 +1,7 @@
+"""The client's resources: one object per API collection, attached to `Client` by name."""
+from .account import AccountResource, CreditsResource, KeysResource
+from .submissions import ResultsResource, SubmissionsResource
+from .webhooks import EventsResource, QuickResource, WebhooksResource
+
+__all__ = ["AccountResource", "CreditsResource", "EventsResource", "KeysResource", "QuickResource",
+           "ResultsResource", "SubmissionsResource", "WebhooksResource"]
