@@ -119,3 +119,14 @@ def test_every_error_class_renders_the_documented_shape(app, error_class):
     assert response.status_code == error_class.status
     assert body["error"]["code"] == error_class.code
     assert body["error"]["request_id"] == "r1"
+
+
+def test_a_wrong_method_names_the_allowed_ones(client, owner):
+    response = client.delete("/api/v1/submissions", headers=owner.headers)
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_a_missing_key_says_how_to_authenticate_before_looking_at_the_body(client):
+    response = client.post("/api/v1/submissions", data="not json", content_type="text/plain")
+    assert_error(response, 401, "unauthenticated")
+    assert response.headers["WWW-Authenticate"] == "Bearer"

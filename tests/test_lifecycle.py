@@ -204,16 +204,6 @@ def test_the_same_key_with_another_body_is_an_idempotency_conflict(client, owner
     assert response.get_json()["error"]["code"] == "idempotency_conflict"
 
 
-def test_a_key_still_being_processed_answers_409_with_retry_after(app, client, owner):
-    from vilvik_server.store import idempotency
-    with app.extensions["vilvik"].db.transaction() as conn:
-        idempotency.claim(conn, owner.id, "busy", "some-hash")
-    response = client.post("/api/v1/submissions", json=BODY, headers=dict(owner.headers, **{"Idempotency-Key": "busy"}))
-    assert response.status_code in (409, 422)
-    if response.status_code == 409:
-        assert response.headers["Retry-After"] == "1"
-
-
 def test_validation_errors_are_replayed_but_keys_are_per_account(client, owner, stranger):
     bad = dict(BODY, num_parents_mating=9)
     first = client.post("/api/v1/submissions", json=bad, headers=dict(owner.headers, **{"Idempotency-Key": "x"}))
@@ -278,3 +268,23 @@ def test_the_event_stream_sends_progress_then_one_status_and_ends(api_user):
     assert progress[-1][1]["generations_completed"] == 60
     assert len(progress) <= 10 * elapsed + 2  # at most ten a second
     assert all("mean_fitness" in e[1] for e in progress)
+
+
+def test_a_key_still_being_processed_keeps_its_own_retry_after(app, client, owner):
+    import hashlib
+
+    from vilvik_server.store import idempotency
+    canonical = json.dumps(BODY, sort_keys=True, separators=(",", ":"))
+    fingerprint = hashlib.sha256(f"POST /api/v1/submissions\n{canonical}".encode()).hexdigest()
+    with app.extensions["vilvik"].db.transaction() as conn:
+        idempotency.claim(conn, owner.id, "in-flight", fingerprint)
+    response = client.post("/api/v1/submissions", json=BODY, headers=dict(owner.headers, **{"Idempotency-Key": "in-flight"}))
+    assert response.status_code == 409
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_a_continuation_keeps_its_parents_limits(api_user):
+    parent = api_user.run(QUICK, limits={"cpu_seconds": 3, "wall_seconds": 30})
+    child = api_user.post(f"/submissions/{parent['id']}/continue", {"num_generations": 2}).json()
+    assert child["credits_reserved"] == 3.0
+    assert api_user.wait(child["id"])["limits"]["cpu_seconds"] == 3

@@ -7,7 +7,7 @@ Web pages get the same information as HTML; everything under /api gets JSON.
 import logging
 import sqlite3
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("vilvik.errors")
@@ -33,6 +33,9 @@ class InvalidJson(VilvikError):
 
 class Unauthenticated(VilvikError):
     status, code, message = 401, "unauthenticated", "a valid API key is required"
+
+    def __init__(self, message=None, details=None, headers=None):
+        super().__init__(message, details, {"WWW-Authenticate": "Bearer", **(headers or {})})
 
 
 class InsufficientCredits(VilvikError):
@@ -122,12 +125,21 @@ def error_body(error):
     return {"error": body}
 
 
+API_PATHS = ("/api/", "/metrics")
+
+
 def render(error):
-    """The response for a VilvikError."""
-    response = jsonify(error_body(error))
-    response.status_code = error.status
+    """The response for a VilvikError: JSON under /api, the website's HTML page elsewhere."""
+    page = current_app.extensions.get("vilvik_error_page")
+    if page is not None and not request.path.startswith(API_PATHS):
+        response = page(error)
+    else:
+        response = jsonify(error_body(error))
+        response.status_code = error.status
     for name, value in error.headers.items():
         response.headers[name] = value
+    if "Retry-After" in error.headers:
+        g.retry_after = error.headers["Retry-After"]  # http.py keeps it over the rate limiter's
     return response
 
 
@@ -141,7 +153,10 @@ def from_http_exception(exc):
         return InvalidJson()
     cls = _HTTP_ERRORS.get(exc.code)
     if cls is not None:
-        return cls()
+        error = cls()
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            error.headers["Allow"] = ", ".join(exc.valid_methods)
+        return error
     error = VilvikError(exc.description or exc.name)
     error.status, error.code = exc.code, exc.name.lower().replace(" ", "_")
     return error

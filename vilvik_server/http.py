@@ -35,6 +35,8 @@ def _check_json_body():
     has_body = bool(length) or request.headers.get("Transfer-Encoding") == "chunked"
     if not has_body:
         return  # a body-less action such as cancel; views that need a body say so
+    if not request.headers.get("Authorization"):
+        return  # the view answers 401 first; the body does not matter then
     if request.mimetype != "application/json":
         raise errors.UnsupportedMediaType()
     body = request.get_json(silent=True, cache=True)
@@ -49,8 +51,11 @@ def _check_json_body():
 
 def _finish(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    if response.status_code not in (429, 503):
-        # flask-limiter sets Retry-After on every response; it means something only on a refusal.
+    # flask-limiter sets Retry-After to its window's reset on every response: an error
+    # of ours that says when to retry keeps its own value, a success has none.
+    if "retry_after" in g:
+        response.headers["Retry-After"] = g.retry_after
+    elif response.status_code < 400:
         response.headers.pop("Retry-After", None)
     elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
     key = g.get("api_key")

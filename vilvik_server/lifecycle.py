@@ -72,7 +72,7 @@ def continue_(services, account_id, parent_id, data):
     request = dict(loaded, type=parent["type"], name=data.get("name") or parent["name"],
                    metadata=data.get("metadata") or json.loads(parent["metadata"]),
                    fitness_func=parent["fitness_func"], fitness_func_entry=parent["fitness_func_entry"],
-                   limits=data.get("limits") or {}, problem=parent["problem"],
+                   limits=data.get("limits") or json.loads(parent["limits"]), problem=parent["problem"],
                    problem_params=json.loads(parent["problem_params"]) if parent["problem_params"] else None)
     return submitting.accept(services, account_id, request, parent_id=parent_id)
 

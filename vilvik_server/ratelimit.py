@@ -25,8 +25,10 @@ def init_app(app, settings):
     limiter = Limiter(
         key_func=_token_bucket,
         app=app,
-        default_limits=[settings["RATE_LIMIT"]],
-        default_limits_exempt_when=_no_token,
+        # An application limit is one window per key across every endpoint (a default
+        # limit would give each endpoint its own window).
+        application_limits=[settings["RATE_LIMIT"]],
+        application_limits_exempt_when=_no_token,
         storage_uri=settings["RATE_LIMIT_STORAGE_URI"],
         strategy="sliding-window-counter",  # O(1) per request; a moving window is O(requests in it)
         headers_enabled=True,

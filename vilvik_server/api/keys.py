@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from .. import errors
 from ..auth import require_scope
+from ..idempotency import idempotent
 from ..ids import rfc3339
 from ..store import keys as key_store
 from . import represent
@@ -34,6 +35,7 @@ class Keys(MethodView):
         return represent.page(page, [key_body(row) for row in page.rows])
 
     @require_scope("keys:write")
+    @idempotent
     @blp.arguments(KeyCreateSchema())
     @blp.response(201, KeySchema)
     def post(self, data):

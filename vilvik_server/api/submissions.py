@@ -116,13 +116,15 @@ def _accepted(services, row, reserved, generated=None):
     wait = _preferred_wait()
     if wait is not None:
         headers["Preference-Applied"] = f"wait={wait}"
-        if services.executor.wait_terminal(row["id"], wait):
-            final = submission_store.get(services.db.connection(), row["account_id"], row["id"])
-            if final["status"] in submission_store.TERMINAL:
-                # A Response passes flask-smorest's 202 schema untouched.
-                response = jsonify(represent.submission(final))
-                response.headers.update(headers)
-                return response
+        services.executor.wait_terminal(row["id"], wait)
+        final = submission_store.get(services.db.connection(), row["account_id"], row["id"])
+        if final is not None and final["status"] in submission_store.TERMINAL:
+            # A Response passes flask-smorest's 202 schema untouched.
+            response = jsonify(represent.submission(final))
+            response.headers.update(headers)
+            return response
+        if final is not None:
+            body["status"] = final["status"]  # running by now, perhaps
     return body, 202, headers
 
 
