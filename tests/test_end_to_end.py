@@ -179,3 +179,11 @@ def test_numpy_results_survive_as_plain_json(api_user):
     result = api_user.get("/results", params={"submission_id": submission["id"]}).json()["data"][0]
     assert all(isinstance(v, float) for v in result["best_solution"])
     assert numpy.isfinite(result["best_solution_fitness"])
+
+
+def test_the_logs_of_a_failed_run_show_nothing_of_the_server(api_user):
+    submission = api_user.run("print('before')\ndef fitness_func(ga, sol, idx):\n    raise KeyError('gone')\n")
+    assert submission["error"]["code"] == "fitness_error"
+    assert "before" in submission["logs"]
+    for leak in ("vilvik", "site-packages", "runner.py", "Traceback"):
+        assert leak not in submission["logs"], submission["logs"]

@@ -288,3 +288,21 @@ def test_a_continuation_keeps_its_parents_limits(api_user):
     child = api_user.post(f"/submissions/{parent['id']}/continue", {"num_generations": 2}).json()
     assert child["credits_reserved"] == 3.0
     assert api_user.wait(child["id"])["limits"]["cpu_seconds"] == 3
+
+
+def test_cancelling_in_the_middle_of_a_slow_generation_keeps_the_last_finished_one(api_user):
+    slow = "import time\ndef fitness_func(ga, sol, idx):\n    time.sleep(0.15)\n    return float(sum(sol))\n"
+    accepted = api_user.submit(slow, num_generations=100, sol_per_pop=4, random_seed=5)
+    deadline = time.monotonic() + 30
+    while api_user.get(f"/submissions/{accepted['id']}").json()["progress"]["generations_completed"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    submission = api_user.post(f"/submissions/{accepted['id']}/cancel").json()
+    assert submission["status"] == "cancelled"
+    result = api_user.get("/results", params={"submission_id": accepted["id"]}).json()["data"][0]
+    assert result["generations_completed"] >= 2
+    assert len(result["best_fitness_per_generation"]) == result["generations_completed"] + 1
+    assert len(result["population"]) == 4
+    continued = api_user.post(f"/submissions/{accepted['id']}/continue", {"num_generations": 1})
+    assert continued.status_code == 202
+    api_user.post(f"/submissions/{continued.json()['id']}/cancel")

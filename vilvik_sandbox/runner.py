@@ -23,6 +23,10 @@ class InvalidFitness(Exception):
     """The fitness function returned something that is not a finite number or list of them."""
 
 
+class _Stopped(BaseException):
+    """The server asked the run to stop (a cancel). BaseException, so PyGAD does not log it."""
+
+
 def warm_up():
     """Import numpy and PyGAD and run a tiny GA, so no job pays for lazy imports."""
     import numpy  # noqa: F401
@@ -55,6 +59,8 @@ def run_job(spec, fd):
     sys.stdout = sys.stderr = logs
     try:
         result = _run(spec, out, logs, _StopRequest(fd))
+    except _Stopped:
+        return 0  # cancelled before a generation finished: there is nothing to report
     except MemoryError:
         _report_error(out, logs, "memory_limit", "the run exceeded its memory limit")
         return 0
@@ -111,6 +117,8 @@ def _run(spec, out, logs, stop_requested):
     batched = spec["params"].get("fitness_batch_size") not in (None, 1)
 
     def fitness(ga, solution, solution_idx):
+        if stop_requested():  # between two fitness calls: a cancel need not wait for the generation's end
+            raise _Stopped()
         try:
             value = user_fitness(ga, solution, solution_idx)
         except BaseException as exc:  # noqa: B902 - SystemExit etc. are the user's failure too
@@ -123,11 +131,17 @@ def _run(spec, out, logs, stop_requested):
 
     last_progress = [0.0]
     generators = [None]
+    checkpoint = {}
 
     def on_generation(ga):
         # The generators' state now, after this generation: run() draws more after its
         # last generation, so the state it ends with is not where a continuation starts.
         generators[0] = (ga.numpy_random_generator.get_state(), ga.python_random_generator.getstate())
+        # What a cancel in the middle of the next generation keeps (PyGAD evolves in place).
+        checkpoint.update(population=ga.population.copy(), fitness=ga.last_generation_fitness.copy(),
+                          # gen g's best is appended at the head of generation g + 1, before
+                          # any fitness call there could be interrupted
+                          history=ga.generations_completed + 1, generations=ga.generations_completed)
         now = time.monotonic()
         if now - last_progress[0] >= PROGRESS_INTERVAL or ga.generations_completed >= ga.num_generations:
             last_progress[0] = now
@@ -149,6 +163,12 @@ def _run(spec, out, logs, stop_requested):
         restore_random_state(ga, resume["random_state"])
     try:
         ga.run()
+    except _Stopped:
+        if not checkpoint:
+            raise  # not one generation finished: nothing to keep
+        ga.population, ga.last_generation_fitness = checkpoint["population"], checkpoint["fitness"]
+        del ga.best_solutions_fitness[checkpoint["history"]:]
+        ga.generations_completed = checkpoint["generations"]
     except _UserCodeError:
         raise
     except (InvalidFitness, MemoryError):
@@ -240,7 +260,7 @@ def _summarise(ga):
         "best_solution": solution,
         "best_solution_fitness": fitness,
         "best_solution_idx": int(index),
-        "best_solution_generation": int(ga.best_solution_generation),
+        "best_solution_generation": _best_generation(ga),
         "generations_completed": int(ga.generations_completed),
         "best_fitness_per_generation": ga.best_solutions_fitness,
         "last_generation_fitness": ga.last_generation_fitness,
@@ -250,6 +270,16 @@ def _summarise(ga):
         result["pareto_front"] = [list(map(float, row[1])) if len(row) > 1 else row
                                   for row in getattr(ga, "pareto_fronts", [[]])[0]]
     return channel.jsonable(result)
+
+
+def _best_generation(ga):
+    """The generation whose best fitness was highest (the first such), as PyGAD counts it."""
+    import numpy
+
+    history = numpy.asarray(ga.best_solutions_fitness)
+    if history.ndim == 1 and len(history):
+        return int(numpy.argmax(history))
+    return int(ga.best_solution_generation)
 
 
 def _user_traceback(exc):
@@ -272,10 +302,22 @@ def _report_error(out, logs, code, message, trace=None):
     out.write({"type": "error", "error": error, "logs": logs.text()})
 
 
+class _NoTraceback(logging.Formatter):
+    """PyGAD logs exceptions with their traceback; the user's own frames are in error.traceback,
+    and the rest (our runner, site-packages paths) is not theirs to read."""
+
+    def formatException(self, exc_info):  # noqa: N802 - logging's name
+        return ""
+
+    def format(self, record):
+        record.exc_text = None
+        return super().format(record).rstrip()
+
+
 def _quiet_logger(stream):
     logger = logging.Logger("pygad.job")
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(_NoTraceback("%(levelname)s %(message)s"))
     logger.addHandler(handler)
     return logger
 
