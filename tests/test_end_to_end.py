@@ -187,3 +187,13 @@ def test_the_logs_of_a_failed_run_show_nothing_of_the_server(api_user):
     assert "before" in submission["logs"]
     for leak in ("vilvik", "site-packages", "runner.py", "Traceback"):
         assert leak not in submission["logs"], submission["logs"]
+
+
+def test_a_result_holds_the_mean_fitness_of_every_generation(api_user):
+    submission = api_user.run("def fitness_func(ga, sol, idx):\n    return float(sum(sol))\n",
+                              num_generations=7, random_seed=2)
+    result = api_user.get("/results", params={"submission_id": submission["id"]}).json()["data"][0]
+    means = result["mean_fitness_per_generation"]
+    assert len(means) == len(result["best_fitness_per_generation"]) == 8
+    assert means[-1] == pytest.approx(sum(result["last_generation_fitness"]) / 6)
+    assert all(m <= b + 1e-9 for m, b in zip(means, result["best_fitness_per_generation"]))

@@ -132,11 +132,17 @@ def _run(spec, out, logs, stop_requested):
     last_progress = [0.0]
     generators = [None]
     checkpoint = {}
+    means = []  # the mean fitness of each generation, the initial population's first
+
+    def on_fitness(ga, population_fitness):
+        if not means:  # the initial population; on_generation records every later one
+            means.append(_mean(population_fitness))
 
     def on_generation(ga):
         # The generators' state now, after this generation: run() draws more after its
         # last generation, so the state it ends with is not where a continuation starts.
         generators[0] = (ga.numpy_random_generator.get_state(), ga.python_random_generator.getstate())
+        means.append(_mean(ga.last_generation_fitness))
         # What a cancel in the middle of the next generation keeps (PyGAD evolves in place).
         checkpoint.update(population=ga.population.copy(), fitness=ga.last_generation_fitness.copy(),
                           # gen g's best is appended at the head of generation g + 1, before
@@ -156,7 +162,7 @@ def _run(spec, out, logs, stop_requested):
         kwargs["initial_population"] = numpy.array(resume["population"])
         kwargs.pop("sol_per_pop", None)
         kwargs.pop("num_genes", None)
-    ga = pygad.GA(**kwargs, fitness_func=fitness, on_generation=on_generation,
+    ga = pygad.GA(**kwargs, fitness_func=fitness, on_generation=on_generation, on_fitness=on_fitness,
                   suppress_warnings=True, logger=_quiet_logger(logs))
     if resume:
         # ... and random generators exactly where the parent's were after its last generation.
@@ -181,6 +187,7 @@ def _run(spec, out, logs, stop_requested):
         raise _UserCodeError() from exc
     out.write(_progress(ga))
     result = _summarise(ga)
+    result["mean_fitness_per_generation"] = means[:ga.generations_completed + 1]
     result["random_state"] = random_state_as_data(*generators[0])
     result["stopped"] = stop_requested()
     return result
@@ -249,7 +256,7 @@ def _checked_number(value):
 def _progress(ga):
     best = ga.best_solutions_fitness[-1] if ga.best_solutions_fitness else None
     fitness = ga.last_generation_fitness
-    mean = float(fitness.mean()) if fitness is not None and fitness.ndim == 1 else None
+    mean = _mean(fitness) if fitness is not None else None
     return {"type": "progress", "generations_completed": int(ga.generations_completed),
             "best_fitness": channel.jsonable(best), "mean_fitness": channel.jsonable(mean)}
 
@@ -270,6 +277,11 @@ def _summarise(ga):
         result["pareto_front"] = [list(map(float, row[1])) if len(row) > 1 else row
                                   for row in getattr(ga, "pareto_fronts", [[]])[0]]
     return channel.jsonable(result)
+
+
+def _mean(population_fitness):
+    """The mean fitness of a population (None for multi-objective runs)."""
+    return float(population_fitness.mean()) if population_fitness.ndim == 1 else None
 
 
 def _best_generation(ga):

@@ -3,6 +3,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 from ..auth import SCOPES
 from ..store.pages import DEFAULT_LIMIT, MAX_LIMIT
+from ..webhooks import ALL, SUBMISSION_EVENTS, validate_url
 from .ga_params import GAParamsSchema
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -34,6 +35,11 @@ class SubmissionCreateSchema(GAParamsSchema):
         "description": "the name of the function in fitness_func that PyGAD calls"})
     limits = fields.Nested(RunLimitsSchema, load_default=dict, metadata={
         "description": "lower this run's CPU, wall-clock or memory limit (defaults: the server's ceilings)"})
+    webhook_url = fields.String(load_default=None, allow_none=True, validate=validate_url, metadata={
+        "description": "a one-off webhook for this submission's events, besides your registered endpoints"})
+    webhook_events = fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
+                                 load_default=None, allow_none=True, validate=validate.Length(min=1), metadata={
+                                     "description": "which events webhook_url gets (default: all)"})
 
     @validates("metadata")
     def _at_most_16_keys(self, value, **_):
@@ -142,6 +148,8 @@ class ResultSchema(Schema):
     best_solution_generation = fields.Integer()
     generations_completed = fields.Integer()
     best_fitness_per_generation = fields.List(fields.Raw())
+    mean_fitness_per_generation = fields.List(fields.Raw(allow_none=True), metadata={
+        "description": "the population's mean fitness in each generation (null for multi-objective runs)"})
     last_generation_fitness = fields.List(fields.Raw())
     population = fields.List(fields.List(fields.Raw()))
     pareto_front = fields.List(fields.List(fields.Raw()))

@@ -81,6 +81,9 @@ def check_result(message, params):
         result["pareto_front"] = _list(message["pareto_front"], "pareto_front", pop,
                                        lambda row: _list(row, "pareto_front", 64,
                                                          lambda v: _fitness(v, "pareto_front")))
+    result["mean_fitness_per_generation"] = _list(
+        message.get("mean_fitness_per_generation", []), "mean_fitness_per_generation", generations + 1,
+        lambda v: _fitness(v, "mean_fitness_per_generation", allow_none=True))
     result["random_state"] = _random_state(message.get("random_state"))
     result["stopped"] = message.get("stopped") is True
     extra = set(message) - set(result) - {"type", "logs"}
