@@ -17,14 +17,16 @@ class Services:
     db: object
     executor: object
     limiter: object = None
+    deliveries: object = None  # the webhook delivery loop (webhooks/delivery.py)
 
 
 def create_app(test_config=None, *, start_executor=False):
     """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
     from flask import Flask
 
-    from . import api, config, db, errors, http, metrics, ratelimit
+    from . import api, config, db, errors, http, metrics, ratelimit, web
     from .engine.executor import Executor
+    from .webhooks.delivery import Deliverer
 
     instance_path = os.path.abspath(os.environ.get("VILVIK_INSTANCE_PATH") or "instance")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
@@ -36,14 +38,17 @@ def create_app(test_config=None, *, start_executor=False):
     db.migrate(settings["DATABASE"])
     database = db.Database(settings["DATABASE"])
     executor = Executor(database, settings)
-    app.extensions["vilvik"] = Services(settings, database, executor)
+    app.extensions["vilvik"] = Services(settings, database, executor, deliveries=Deliverer(database, settings))
     http.init_app(app)
     app.extensions["vilvik"].limiter = ratelimit.init_app(app, settings)
     api.init_app(app)
+    web.init_app(app)
     errors.init_app(app)
     metrics.init_app(app, settings)
     if start_executor and settings["WORKERS"] > 0:
         executor.start()
+    if start_executor:
+        app.extensions["vilvik"].deliveries.start()
     return app
 
 

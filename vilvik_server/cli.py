@@ -83,6 +83,7 @@ def cmd_serve(args):
         server.close()
         if services.settings["WORKERS"] > 0:
             services.executor.stop()
+        services.deliveries.stop()
         log.info("stopped")
     return 0
 

@@ -104,6 +104,8 @@ SETTINGS = [
     Setting("SHUTDOWN_GRACE_SECONDS", 20, _non_negative_float,
             "On SIGTERM, how long running jobs may finish before they are stopped and re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
+    Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
+            "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),
     Setting("RATE_LIMIT_STORAGE_URI", "memory://", _text,
             "Where request counts live; memory:// for one process, e.g. redis://host:6379 for several."),
     Setting("MAX_SOL_PER_POP", 1000, _int_at_least(2), "Largest sol_per_pop a run may ask for."),
@@ -148,6 +150,9 @@ def load_settings(instance_path, overrides=None, environ=None):
         if f"VILVIK_{name}" in environ:
             raw[name] = environ[f"VILVIK_{name}"]
     raw.update(overrides or {})
+    for name in SETTINGS_BY_NAME.keys() - raw.keys():  # defaults go through the same parsers
+        default = SETTINGS_BY_NAME[name].default
+        values[name] = None if default is None else SETTINGS_BY_NAME[name].parse(default)
     for name, value in raw.items():
         setting = SETTINGS_BY_NAME.get(name)
         if setting is None:

@@ -30,7 +30,8 @@ def accept(services, account_id, data, parent_id=None):
             conn, account_id, name=data["name"], type=data["type"], params=params,
             fitness_func=data["fitness_func"], fitness_func_entry=data["fitness_func_entry"],
             metadata=data["metadata"], limits=limits, parent_id=parent_id, problem=data.get("problem"),
-            problem_params=data.get("problem_params"))
+            problem_params=data.get("problem_params"), webhook_url=data.get("webhook_url"),
+            webhook_events=data.get("webhook_events"))
         reserved = billing.reserve(conn, account_id, row["id"], limits["cpu_seconds"], settings)
     executor.wake()
     return row, reserved

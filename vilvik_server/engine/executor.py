@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import billing
 from ..store import results as result_store
 from ..store import submissions as submission_store
+from ..webhooks import events as webhook_events
 from . import job
 from .zygote import Zygote
 
@@ -49,6 +50,7 @@ class Executor:
             for submission_id in failed:
                 billing.settle(conn, submission_store.get_any(conn, submission_id), cpu_seconds=None,
                                error_code="worker_lost", settings=self.settings)
+                webhook_events.record_submission_event(conn, self.settings, submission_id)
         for submission_id in requeued:
             log.warning("re-queued submission %s left running by a previous server", submission_id)
         for submission_id in failed:
@@ -153,6 +155,7 @@ class Executor:
             if row is not None:
                 # Registered before the claim commits, so a cancel never finds it running but unknown.
                 self._running[row["id"]] = job.Stop()
+                webhook_events.record_submission_event(conn, self.settings, row["id"])
             return row
 
     def _take_slot(self):
@@ -256,6 +259,7 @@ class Executor:
                 if row["problem"]:
                     body["interpretation"] = _interpretation(row, body)
                 result_store.insert(conn, row["account_id"], submission_id, body, resume_state)
+            webhook_events.record_submission_event(conn, self.settings, submission_id)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
 

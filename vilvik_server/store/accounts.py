@@ -71,3 +71,9 @@ def _record(conn, account_id, kind, micros, available_after, submission_id, note
         "INSERT INTO credit_ledger (id, account_id, created_at, kind, amount_micros, balance_after_micros,"
         " submission_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (new_id(), account_id, now(), kind, micros, available_after, submission_id, note))
+
+
+def set_password_hash(conn, account_id, password_hash):
+    """Give an account a new website password (a werkzeug.security hash); False if there is no account."""
+    cursor = conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account_id))
+    return cursor.rowcount == 1

@@ -9,15 +9,16 @@ MAX_ATTEMPTS = 2  # a run lost twice with its server is failed with worker_lost
 
 
 def insert(conn, account_id, *, name, type, params, fitness_func, fitness_func_entry, metadata, limits,
-           parent_id=None, problem=None, problem_params=None):
+           parent_id=None, problem=None, problem_params=None, webhook_url=None, webhook_events=None):
     """Insert a queued submission; returns its row."""
     return conn.execute(
         "INSERT INTO submissions (id, account_id, name, type, status, params, fitness_func, fitness_func_entry,"
-        " metadata, limits, parent_id, problem, problem_params, created_at)"
-        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        " metadata, limits, parent_id, problem, problem_params, webhook_url, webhook_events, created_at)"
+        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (new_id(), account_id, name, type, json.dumps(params), fitness_func, fitness_func_entry,
          json.dumps(metadata), json.dumps(limits), parent_id, problem,
-         json.dumps(problem_params) if problem_params is not None else None, now())).fetchone()
+         json.dumps(problem_params) if problem_params is not None else None, webhook_url,
+         json.dumps(webhook_events) if webhook_events is not None else None, now())).fetchone()
 
 
 def get(conn, account_id, submission_id):

@@ -1,0 +1,49 @@
+"""/events: an account's webhook events, so a receiver that was down can catch up."""
+import json
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..auth import require_scope
+from ..ids import rfc3339
+from ..store import events as event_store
+from ..webhooks import EVENT_TYPES
+from . import represent
+from .schemas import ListQuerySchema, list_schema
+
+blp = Blueprint("events", __name__, description="Webhook events, to catch up on what a receiver missed.")
+
+
+class EventListQuerySchema(ListQuerySchema):
+    type = fields.String(load_default=None, validate=validate.OneOf(EVENT_TYPES))
+    undelivered = fields.Boolean(load_default=False, metadata={
+        "description": "only events no receiver has answered with a 2xx yet"})
+
+
+class EventSchema(Schema):
+    id = fields.String(metadata={"description": "evt_...; the webhook-id header of its deliveries"})
+    object = fields.String()
+    type = fields.String(metadata={"enum": list(EVENT_TYPES)})
+    created_at = fields.String()
+    data = fields.Dict()
+    delivered_at = fields.String(allow_none=True, metadata={"description": "the first 2xx from a receiver"})
+
+
+def event_body(row):
+    """An event: exactly the payload its webhooks carry, plus `object` and `delivered_at`."""
+    return {**json.loads(row["body"]), "object": "event", "delivered_at": rfc3339(row["delivered_at"])}
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @require_scope("webhooks:read")
+    @blp.arguments(EventListQuerySchema(), location="query")
+    @blp.response(200, list_schema(EventSchema))
+    def get(self, query):
+        """Your events, newest first; ?undelivered=true for those no receiver has taken, ?type= to pick one kind."""
+        conn = current_app.extensions["vilvik"].db.connection()
+        page = event_store.list_page(conn, g.account_id, type=query["type"], undelivered=query["undelivered"],
+                                     cursor=query["cursor"], limit=query["limit"])
+        return represent.page(page, [event_body(row) for row in page.rows])

@@ -1,0 +1,280 @@
+"""/webhooks: register endpoints, rotate their secrets, test them, and see and repeat their deliveries.
+
+The schemas of these bodies live here rather than in schemas.py, beside the only views that use them.
+"""
+import json
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from .. import errors
+from ..auth import require_scope
+from ..idempotency import idempotent
+from ..ids import now, rfc3339
+from ..store import webhooks as webhook_store
+from ..webhooks import ALL, SUBMISSION_EVENTS, events, signing, validate_url
+from . import represent
+from .schemas import ListQuerySchema, list_schema
+
+blp = Blueprint("webhooks", __name__, description="Webhook endpoints and their deliveries.")
+MAX_ENDPOINTS = 20  # per account: every event is sent once per endpoint
+
+
+def event_filter(**kwargs):
+    """An events filter field: event types, or ["*"] for all."""
+    return fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
+                       validate=validate.Length(min=1, max=10), metadata={
+                           "description": f"event types to send ({', '.join(SUBMISSION_EVENTS)}), or [\"*\"]"
+                                          " for all"}, **kwargs)
+
+
+class EndpointCreateSchema(Schema):
+    url = fields.String(required=True, validate=validate_url, metadata={"description": "an http(s) URL"})
+    events = event_filter(load_default=lambda: [ALL])
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    enabled = fields.Boolean(load_default=True)
+
+
+class EndpointUpdateSchema(Schema):
+    url = fields.String(validate=validate_url)
+    events = event_filter()
+    description = fields.String(validate=validate.Length(max=500))
+    enabled = fields.Boolean(metadata={"description": "true re-enables an endpoint that a 410 Gone disabled"})
+
+
+class EndpointSchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    url = fields.String()
+    events = fields.List(fields.String())
+    description = fields.String()
+    enabled = fields.Boolean()
+    disabled_reason = fields.String(allow_none=True)
+    failure_count = fields.Integer(metadata={"description": "deliveries that failed after every retry"})
+    last_success_at = fields.String(allow_none=True)
+    last_failure_at = fields.String(allow_none=True)
+    previous_secret_expires_at = fields.String(
+        allow_none=True, metadata={"description": "after a rotation: until then, the old secret signs too"})
+    created_at = fields.String()
+    updated_at = fields.String()
+    secret = fields.String(metadata={"description": "whsec_...: only on create and rotate-secret"})
+
+
+class AttemptSchema(Schema):
+    number = fields.Integer()
+    created_at = fields.String()
+    url = fields.String()
+    status_code = fields.Integer(allow_none=True)
+    latency_ms = fields.Float(allow_none=True)
+    error = fields.String(allow_none=True)
+    response_excerpt = fields.String(allow_none=True)
+    next_retry_at = fields.String(allow_none=True)
+
+
+class DeliverySchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    webhook_id = fields.String()
+    event_id = fields.String(metadata={"description": "also the webhook-id header, the same on every retry"})
+    event_type = fields.String()
+    status = fields.String(metadata={"enum": ["pending", "sending", "succeeded", "failed"]})
+    attempt = fields.Integer(metadata={"description": "attempts made so far"})
+    status_code = fields.Integer(allow_none=True, metadata={"description": "of the last attempt"})
+    latency_ms = fields.Float(allow_none=True)
+    error = fields.String(allow_none=True)
+    response_excerpt = fields.String(allow_none=True)
+    next_retry_at = fields.String(allow_none=True)
+    redelivery_of = fields.String(allow_none=True)
+    created_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+    attempts = fields.List(fields.Nested(AttemptSchema))
+
+
+class DefaultSecretSchema(Schema):
+    object = fields.String()
+    secret = fields.String()
+
+
+def endpoint_body(row, secret=None):
+    """An endpoint as the API shows it; `secret` only where it was just made."""
+    rotating = row["previous_secret_expires_at"]
+    body = {"id": row["id"], "object": "webhook_endpoint", "url": row["url"], "events": json.loads(row["events"]),
+            "description": row["description"], "enabled": bool(row["enabled"]),
+            "disabled_reason": row["disabled_reason"], "failure_count": row["failure_count"],
+            "last_success_at": rfc3339(row["last_success_at"]), "last_failure_at": rfc3339(row["last_failure_at"]),
+            "previous_secret_expires_at": rfc3339(rotating) if rotating and rotating > now() else None,
+            "created_at": rfc3339(row["created_at"]), "updated_at": rfc3339(row["updated_at"])}
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+def delivery_body(row, attempts):
+    """A delivery with each of its attempts; the top-level status_code, latency, error are the last attempt's."""
+    last = attempts[-1] if attempts else None
+    return {
+        "id": row["id"], "object": "webhook_delivery", "webhook_id": row["endpoint_id"],
+        "event_id": row["event_id"], "event_type": row["event_type"], "status": row["status"],
+        "attempt": len(attempts),
+        "status_code": last["status_code"] if last else None,
+        "latency_ms": last["latency_ms"] if last else None,
+        "error": row["error"] or (last["error"] if last else None),
+        "response_excerpt": last["response_excerpt"] if last else None,
+        "next_retry_at": rfc3339(row["next_attempt_at"]) if row["status"] == "pending" else None,
+        "redelivery_of": row["redelivery_of"],
+        "created_at": rfc3339(row["created_at"]), "finished_at": rfc3339(row["finished_at"]),
+        "attempts": [{"number": a["number"], "created_at": rfc3339(a["created_at"]), "url": a["url"],
+                      "status_code": a["status_code"], "latency_ms": a["latency_ms"], "error": a["error"],
+                      "response_excerpt": a["response_excerpt"], "next_retry_at": rfc3339(a["next_retry_at"])}
+                     for a in attempts],
+    }
+
+
+def _services():
+    return current_app.extensions["vilvik"]
+
+
+def _endpoint(conn, webhook_id):
+    row = webhook_store.get_endpoint(conn, g.account_id, webhook_id)
+    if row is None:
+        raise errors.NotFound(f"no webhook endpoint {webhook_id}")
+    return row
+
+
+def _enabled_endpoint(conn, webhook_id):
+    row = _endpoint(conn, webhook_id)
+    if not row["enabled"]:
+        raise errors.Conflict("the endpoint is disabled; enable it first (PATCH enabled: true)",
+                              details={"enabled": False, "disabled_reason": row["disabled_reason"]})
+    return row
+
+
+def _queued(delivery_row, event_type):
+    deliverer = getattr(_services(), "deliveries", None)
+    if deliverer is not None:
+        deliverer.wake()
+    return delivery_body(dict(delivery_row, event_type=event_type), []), 202
+
+
+@blp.route("/webhooks")
+class Webhooks(MethodView):
+    @require_scope("webhooks:read")
+    @blp.arguments(ListQuerySchema(), location="query")
+    @blp.response(200, list_schema(EndpointSchema))
+    def get(self, query):
+        """List your webhook endpoints, newest first."""
+        page = webhook_store.list_endpoints(_services().db.connection(), g.account_id, query["cursor"], query["limit"])
+        return represent.page(page, [endpoint_body(row) for row in page.rows])
+
+    @require_scope("webhooks:write")
+    @idempotent
+    @blp.arguments(EndpointCreateSchema())
+    @blp.response(201, EndpointSchema)
+    def post(self, data):
+        """Register an endpoint; its signing secret is in this response (and after each rotate-secret)."""
+        secret = signing.new_secret()
+        with _services().db.transaction() as conn:
+            if webhook_store.count_endpoints(conn, g.account_id) >= MAX_ENDPOINTS:
+                raise errors.QuotaExceeded(f"an account may have at most {MAX_ENDPOINTS} webhook endpoints",
+                                           details={"quota": "webhook_endpoints", "limit": MAX_ENDPOINTS})
+            row = webhook_store.create_endpoint(conn, g.account_id, secret=secret, **data)
+        return endpoint_body(row, secret), 201
+
+
+@blp.route("/webhooks/<string:webhook_id>")
+class WebhookById(MethodView):
+    @require_scope("webhooks:read")
+    @blp.response(200, EndpointSchema)
+    def get(self, webhook_id):
+        """Fetch one endpoint: its filter, whether it is enabled, and how its deliveries fare."""
+        return endpoint_body(_endpoint(_services().db.connection(), webhook_id))
+
+    @require_scope("webhooks:write")
+    @blp.arguments(EndpointUpdateSchema())
+    @blp.response(200, EndpointSchema)
+    def patch(self, data, webhook_id):
+        """Change the url, events filter, description or enabled flag; disabling fails what is pending."""
+        with _services().db.transaction() as conn:
+            _endpoint(conn, webhook_id)
+            return endpoint_body(webhook_store.update_endpoint(conn, g.account_id, webhook_id, data))
+
+    @require_scope("webhooks:write")
+    @blp.response(204)
+    def delete(self, webhook_id):
+        """Delete an endpoint with its delivery history; nothing more is sent to it."""
+        with _services().db.transaction() as conn:
+            if not webhook_store.delete_endpoint(conn, g.account_id, webhook_id):
+                raise errors.NotFound(f"no webhook endpoint {webhook_id}")
+        return "", 204
+
+
+@blp.route("/webhooks/<string:webhook_id>/rotate-secret")
+class WebhookRotateSecret(MethodView):
+    @require_scope("webhooks:write")
+    @idempotent
+    @blp.response(200, EndpointSchema)
+    def post(self, webhook_id):
+        """Make a new signing secret; for 24 hours deliveries carry signatures by the old and the new one."""
+        secret = signing.new_secret()
+        until = signing.rotation_overlap_end()
+        with _services().db.transaction() as conn:
+            _endpoint(conn, webhook_id)
+            row = webhook_store.rotate_secret(conn, g.account_id, webhook_id, secret, until)
+        return endpoint_body(row, secret)
+
+
+@blp.route("/webhooks/<string:webhook_id>/test")
+class WebhookTest(MethodView):
+    @require_scope("webhooks:write")
+    @idempotent
+    @blp.response(202, DeliverySchema)
+    def post(self, webhook_id):
+        """Send the endpoint a `ping` event; returns its delivery (watch it in the deliveries list)."""
+        with _services().db.transaction() as conn:
+            _enabled_endpoint(conn, webhook_id)
+            delivery = events.record_ping(conn, g.account_id, webhook_id)
+        return _queued(delivery, "ping")
+
+
+@blp.route("/webhooks/<string:webhook_id>/deliveries")
+class WebhookDeliveries(MethodView):
+    @require_scope("webhooks:read")
+    @blp.arguments(ListQuerySchema(), location="query")
+    @blp.response(200, list_schema(DeliverySchema))
+    def get(self, query, webhook_id):
+        """The endpoint's deliveries, newest first, each with every attempt: time, status code, latency, error."""
+        conn = _services().db.connection()
+        _endpoint(conn, webhook_id)
+        page = webhook_store.list_deliveries(conn, g.account_id, webhook_id, query["cursor"], query["limit"])
+        attempts = webhook_store.attempts_of(conn, [row["id"] for row in page.rows])
+        return represent.page(page, [delivery_body(row, attempts[row["id"]]) for row in page.rows])
+
+
+@blp.route("/webhooks/<string:webhook_id>/deliveries/<string:delivery_id>/redeliver")
+class WebhookRedeliver(MethodView):
+    @require_scope("webhooks:write")
+    @idempotent
+    @blp.response(202, DeliverySchema)
+    def post(self, webhook_id, delivery_id):
+        """Send a delivery's event again, as a new delivery with the same webhook-id."""
+        with _services().db.transaction() as conn:
+            _enabled_endpoint(conn, webhook_id)
+            original = webhook_store.get_delivery(conn, g.account_id, webhook_id, delivery_id)
+            if original is None:
+                raise errors.NotFound(f"no delivery {delivery_id} for webhook endpoint {webhook_id}")
+            delivery = webhook_store.insert_delivery(conn, g.account_id, original["event_id"],
+                                                     endpoint_id=webhook_id, redelivery_of=delivery_id)
+        return _queued(delivery, original["event_type"])
+
+
+@blp.route("/webhooks/default/secret")
+class WebhookDefaultSecret(MethodView):
+    @require_scope("webhooks:write")
+    @blp.response(200, DefaultSecretSchema)
+    def get(self):
+        """The secret that signs your submissions' one-off `webhook_url` deliveries."""
+        with _services().db.transaction() as conn:
+            secret = webhook_store.default_secret(conn, g.account_id, signing.new_secret)
+        return {"object": "webhook_secret", "secret": secret}

@@ -1,0 +1,106 @@
+"""The SSRF guard: webhooks go only to http(s) targets on public addresses.
+
+The check happens where the socket is opened: the host is resolved, every address it
+resolves to is checked, and the connection goes to a checked address. Checking a
+name first and letting the HTTP client resolve it again would let a DNS answer that
+changes in between (DNS rebinding) reach an internal service. Proxies from the
+environment are ignored for the same reason. WEBHOOK_ALLOW_PRIVATE lifts the address
+check (a self-hosted server posting to a service beside it), never the scheme check.
+"""
+import functools
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util import connection as urllib3_connection
+
+
+class TargetRefused(Exception):
+    """The target is not one webhooks may be sent to; the message says why."""
+
+
+def refusal(address):
+    """What kind of address webhooks may not go to this is ("loopback", "private", ...), or None."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind, test in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
+                       ("multicast", ip.is_multicast), ("unspecified", ip.is_unspecified),
+                       ("reserved", ip.is_reserved), ("private", ip.is_private)):
+        if test:
+            return kind
+    return None if ip.is_global else "non-public"
+
+
+def resolve(host, port, allow_private):
+    """The address to connect to for host:port; raises TargetRefused if any address is not allowed."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not allow_private:
+        for address in addresses:
+            kind = refusal(address)
+            if kind:
+                where = f"{address} is" if address == host else f"{host} resolves to {address},"
+                raise TargetRefused(f"{where} a {kind} address; webhooks go only to public addresses "
+                                    "unless WEBHOOK_ALLOW_PRIVATE is on")
+    return addresses[0]
+
+
+def check_url(url):
+    """Refuse a target URL that is not http(s)."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https"):
+        raise TargetRefused(f"only http and https targets are allowed, not {scheme or 'no scheme'}")
+
+
+def session(allow_private):
+    """A requests session whose every connection passes the guard (close it after use)."""
+    guarded = requests.Session()
+    guarded.trust_env = False  # no proxies or .netrc from the environment
+    adapter = _GuardedAdapter(allow_private)
+    guarded.mount("http://", adapter)
+    guarded.mount("https://", adapter)
+    return guarded
+
+
+def _guarded_connection(base, allow_private):
+    class GuardedConnection(base):
+        def _new_conn(self):
+            # self.host stays the name, so TLS still checks the certificate against it.
+            try:
+                address = resolve(self.host, self.port, allow_private)
+            except socket.gaierror as exc:
+                raise NameResolutionError(self.host, self, exc) from exc
+            try:
+                return urllib3_connection.create_connection(
+                    (address, self.port), self.timeout, source_address=self.source_address,
+                    socket_options=self.socket_options)
+            except socket.timeout as exc:
+                raise ConnectTimeoutError(self, f"connecting to {self.host} timed out") from exc
+            except OSError as exc:
+                raise NewConnectionError(self, f"could not connect to {self.host} ({address}): {exc}") from exc
+    return GuardedConnection
+
+
+@functools.cache
+def _pool_classes(allow_private):
+    http = type("GuardedHTTPConnectionPool", (HTTPConnectionPool,),
+                {"ConnectionCls": _guarded_connection(HTTPConnection, allow_private)})
+    https = type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,),
+                 {"ConnectionCls": _guarded_connection(HTTPSConnection, allow_private)})
+    return {"http": http, "https": https}
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def __init__(self, allow_private):
+        self._pool_classes = _pool_classes(allow_private)
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
