@@ -1,0 +1,49 @@
+"""Jinja filters: credits, times, fitness values, sizes, JSON."""
+import json
+
+from markupsafe import Markup, escape
+
+
+def credits(value):
+    """A credit amount: at least two decimals, at most six (the micro-credit)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.6f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.ljust(2, '0')}"
+
+
+def when(stamp):
+    """An RFC 3339 time as a <time> element, readable in UTC."""
+    if not stamp:
+        return "—"
+    return Markup(f'<time datetime="{escape(stamp)}">{escape(stamp[:10])} {escape(stamp[11:19])} UTC</time>')
+
+
+def fitness(value):
+    """A fitness (a number, a list of them for several objectives, or a non-finite word)."""
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(fitness(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def seconds(value):
+    return "—" if value is None else f"{value:.3f} s"
+
+
+def mebibytes(value):
+    return "—" if value is None else f"{value / 1048576:.1f} MiB"
+
+
+def to_json(value, indent=None):
+    return json.dumps(value, indent=indent)
+
+
+def register(app):
+    for function in (credits, when, fitness, seconds, mebibytes):
+        app.jinja_env.filters[function.__name__] = function
+    app.jinja_env.filters["json"] = to_json

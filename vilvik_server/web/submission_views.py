@@ -1,0 +1,214 @@
+"""Submissions: the list, the new-submission form (quick and custom), one submission's page and its actions."""
+import json
+
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from .. import errors, lifecycle, submitting
+from ..api import progress_stream, represent
+from ..api.results import _history_csv
+from ..api.schemas import STATUSES, ContinueSchema, SubmissionCreateSchema
+from ..ids import micros_to_credits
+from ..store import results as result_store
+from ..store import submissions as submission_store
+from . import chart, forms
+from .session import login_required
+
+blp = Blueprint("web_submissions", __name__, template_folder="templates")
+SUBMISSION_CREATE = SubmissionCreateSchema()
+CONTINUE = ContinueSchema()
+PAGE_ROWS = 25
+REFUSED = object()
+EXAMPLE_FITNESS = '''def fitness_func(ga_instance, solution, solution_idx):
+    # Higher is better: here, the closer the genes' sum is to 10, the fitter.
+    return -abs(sum(solution) - 10)
+'''
+
+
+@blp.route("/submissions")
+@login_required
+def index():
+    """The account's submissions, newest first, filtered by status."""
+    status = request.args.get("status") or None
+    if status not in (None, *STATUSES):
+        raise errors.ValidationFailed.for_fields({"status": [f"must be one of: {', '.join(STATUSES)}"]})
+    conn = current_app.extensions["vilvik"].db.connection()
+    page = submission_store.list_page(conn, g.account_id, status=status, cursor=request.args.get("cursor"),
+                                      limit=PAGE_ROWS)
+    return render_template("web/submissions.html", submissions=[represent.submission(r) for r in page.rows],
+                           page=page, status=status, statuses=STATUSES)
+
+
+@blp.route("/submissions/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Two tabs: a quick problem from the catalogue, or PyGAD parameters and your own fitness function."""
+    catalogue = _catalogue()
+    tab = request.values.get("type") or ("quick" if catalogue else "custom")
+    if tab not in ("quick", "custom") or (tab == "quick" and not catalogue):
+        tab = "custom"
+    problem = _problem(catalogue, request.values.get("problem")) if tab == "quick" else None
+    form = request.form if request.method == "POST" else {}
+    context = {"tab": tab, "catalogue": catalogue, "problem": problem, "form": form, "errors": {},
+               "message": None, "param_groups": forms.param_fields(), "example_fitness": EXAMPLE_FITNESS,
+               "limit_names": forms.LIMITS, "quick_fields": forms.quick_fields}
+    if request.method == "GET":
+        return render_template("web/new_submission.html", **context)
+    if tab == "quick" and problem is None:
+        context.update(errors={"problem": ["choose a problem"]}, message="Choose a problem.")
+        return render_template("web/new_submission.html", **context), 422
+    body = forms.quick_body(form, problem) if tab == "quick" else forms.custom_body(form)
+    services = current_app.extensions["vilvik"]
+    try:
+        row, reserved = submitting.accept(services, g.account_id, SUBMISSION_CREATE.load(body))
+    except ValidationError as exc:
+        field_errors, message = forms.field_errors(exc.messages)
+        context.update(errors=field_errors, message=message)
+        return render_template("web/new_submission.html", **context), 422
+    except errors.VilvikError as exc:
+        if exc.status >= 500 and not isinstance(exc, errors.Unavailable):
+            raise
+        fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
+        context.update(errors=forms.field_errors(fields)[0] if fields else {}, message=exc.message)
+        return render_template("web/new_submission.html", **context), exc.status
+    flash(f"Submitted: {row['id']} is queued; {_credits(reserved)} credits are reserved until it ends.")
+    return redirect(url_for("web_submissions.show", submission_id=row["id"]))
+
+
+@blp.route("/submissions/<submission_id>")
+@login_required
+def show(submission_id):
+    """Status, live progress, the chart, the result, the parameters and the code."""
+    return render_template("web/submission.html", **_details(submission_id))
+
+
+@blp.route("/submissions/<submission_id>/panel")
+@login_required
+def panel(submission_id):
+    """The live part of the submission page, for the page's script to swap in when the run ends."""
+    return render_template("web/_submission_panel.html", **_details(submission_id))
+
+
+@blp.route("/submissions/<submission_id>/events")
+@login_required
+def events(submission_id):
+    """The run's progress as Server-Sent Events (the API's stream, with the page's session)."""
+    return progress_stream.stream(current_app.extensions["vilvik"], g.account_id, submission_id)
+
+
+@blp.route("/submissions/<submission_id>/cancel", methods=["POST"])
+@login_required
+def cancel(submission_id):
+    row = _act(lifecycle.cancel, submission_id)
+    if row is not REFUSED:
+        flash(f"The submission is {row['status']}.")
+    return _back(submission_id)
+
+
+@blp.route("/submissions/<submission_id>/continue", methods=["POST"])
+@login_required
+def continue_(submission_id):
+    try:
+        data = CONTINUE.load({"num_generations": forms.integer(request.form.get("num_generations", "").strip())})
+    except ValidationError as exc:
+        flash("Not continued: " + forms.field_errors(exc.messages)[1], "error")
+        return _back(submission_id)
+    accepted = _act(lambda services, account_id, sid: lifecycle.continue_(services, account_id, sid, data),
+                    submission_id)
+    if accepted is REFUSED:
+        return _back(submission_id)
+    row, reserved = accepted
+    flash(f"Continuing with {data['num_generations']} more generations as {row['id']}; "
+          f"{_credits(reserved)} credits are reserved.")
+    return redirect(url_for("web_submissions.show", submission_id=row["id"]))
+
+
+@blp.route("/submissions/<submission_id>/delete", methods=["POST"])
+@login_required
+def delete(submission_id):
+    if _act(lifecycle.delete, submission_id) is REFUSED:
+        return _back(submission_id)
+    flash(f"Submission {submission_id} is deleted, with its result and code.")
+    return redirect(url_for("web_submissions.index"))
+
+
+@blp.route("/submissions/<submission_id>/result.json")
+@login_required
+def result_json(submission_id):
+    result = _result(submission_id)
+    return Response(json.dumps(result, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{submission_id}-result.json"'})
+
+
+@blp.route("/submissions/<submission_id>/result.csv")
+@login_required
+def result_csv(submission_id):
+    response = _history_csv(_result(submission_id))
+    response.headers["Content-Disposition"] = f'attachment; filename="{submission_id}-history.csv"'
+    return response
+
+
+def _details(submission_id):
+    conn = current_app.extensions["vilvik"].db.connection()
+    row = submission_store.get(conn, g.account_id, submission_id)
+    if row is None:
+        raise errors.NotFound(f"no submission {submission_id}")
+    submission = represent.submission(row, include_fitness_func=True)
+    saved = result_store.get_by_submission(conn, submission_id)
+    result = represent.result(saved) if saved is not None else None
+    series = chart.history_series(result) if result else []
+    terminal = row["status"] in submission_store.TERMINAL
+    return {"s": submission, "result": result, "series": series,
+            "chart": chart.render(series, submission["params"]["num_generations"]) if result else None,
+            "legend": chart.legend(series), "can_continue": bool(saved and saved["resume_state"]),
+            "terminal": terminal,
+            "reserved": micros_to_credits(row["reserved_micros"]),
+            "live_chart": None if result or terminal else chart.render(
+                [("best fitness", "best", []), ("mean fitness", "mean", [])],
+                submission["params"]["num_generations"], chart_id="live-chart")}
+
+
+def _result(submission_id):
+    conn = current_app.extensions["vilvik"].db.connection()
+    if submission_store.get(conn, g.account_id, submission_id) is None:
+        raise errors.NotFound(f"no submission {submission_id}")
+    saved = result_store.get_by_submission(conn, submission_id)
+    if saved is None:
+        raise errors.NotFound(f"submission {submission_id} has no result")
+    return represent.result(saved)
+
+
+def _act(action, submission_id):
+    """Run a lifecycle action; a refusal (409, 402, 429 ...) is flashed and REFUSED returned; 404 stays 404."""
+    try:
+        return action(current_app.extensions["vilvik"], g.account_id, submission_id)
+    except errors.NotFound:
+        raise
+    except errors.VilvikError as exc:
+        if exc.status >= 500 and not isinstance(exc, errors.Unavailable):
+            raise
+        flash(exc.message, "error")
+        return REFUSED
+
+
+def _back(submission_id):
+    return redirect(url_for("web_submissions.show", submission_id=submission_id))
+
+
+def _catalogue():
+    """The quick builder's problems; none while the catalogue is not installed."""
+    try:
+        from .. import quick
+    except ImportError:
+        return []
+    return quick.catalogue()
+
+
+def _problem(catalogue, name):
+    if not name and len(catalogue) == 1:
+        return catalogue[0]
+    return next((problem for problem in catalogue if problem["name"] == name), None)
+
+
+def _credits(micros):
+    return f"{micros_to_credits(micros):g}"
