@@ -233,6 +233,16 @@ def test_a_run_records_its_started_and_terminal_events_with_the_state_change(app
         "result.failed", "submission.started"]
 
 
+def test_cancelling_a_queued_submission_records_submission_cancelled(app, client, owner):
+    endpoint = create_endpoint(client, owner, "https://a.example/")
+    accepted = client.post(f"{API}/submissions", json=BODY, headers=owner.headers).get_json()
+    assert client.post(f"{API}/submissions/{accepted['id']}/cancel", headers=owner.headers).status_code == 200
+    listed = client.get(f"{API}/events", headers=owner.headers).get_json()["data"]
+    assert [event["type"] for event in listed] == ["submission.cancelled"]
+    assert listed[0]["data"]["submission"]["id"] == accepted["id"]
+    assert [d["event_type"] for d in deliveries(client, owner, endpoint["id"])] == ["submission.cancelled"]
+
+
 def test_an_event_is_gone_when_its_transaction_rolls_back(app, client, owner):
     client.post(f"{API}/submissions", json=BODY, headers=owner.headers)
     db = services(app).db

@@ -8,6 +8,7 @@ from . import billing, errors, submitting
 from .api.ga_params import GAParamsSchema
 from .store import results as result_store
 from .store import submissions as submission_store
+from .webhooks import events as webhook_events
 
 CANCEL_WAIT = 3.0  # seconds the cancel request waits to report the run's final status
 CONTINUE_OVERRIDES = ("stop_criteria", "mutation_probability", "mutation_percent_genes", "mutation_num_genes",
@@ -22,6 +23,7 @@ def cancel(services, account_id, submission_id):
         with services.db.transaction() as conn:
             if submission_store.cancel_queued(conn, submission_id):
                 billing.settle(conn, row, cpu_seconds=None, settings=services.settings)
+                webhook_events.record_submission_event(conn, services.settings, submission_id)
                 return submission_store.get(conn, account_id, submission_id)
         row = _get(services, account_id, submission_id)  # it was claimed meanwhile
     if row["status"] == "running":
