@@ -90,7 +90,6 @@ def cmd_serve(args):
 
 def cmd_create_account(args):
     from .auth import SCOPES
-    from .ids import credits_to_micros
     from .store import accounts, keys
 
     app = _app()
@@ -114,7 +113,7 @@ def cmd_create_account(args):
 
 def cmd_create_key(args):
     from .auth import SCOPES
-    from .store import accounts, keys
+    from .store import keys
 
     scopes = [s.strip() for s in args.scopes.split(",")] if args.scopes else list(SCOPES)
     unknown = sorted(set(scopes) - set(SCOPES))

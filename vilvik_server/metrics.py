@@ -7,7 +7,7 @@ many processes serve.
 import hmac
 import time
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 

@@ -8,22 +8,22 @@ from ..ids import micros_to_credits, rfc3339
 from . import PREFIX
 
 
-def api_url(path, **query):
-    """An absolute URL under PUBLIC_URL/api/v1."""
-    base = current_app.extensions["vilvik"].settings["PUBLIC_URL"] + PREFIX + path
+def api_url(path, public_url=None, **query):
+    """An absolute URL under PUBLIC_URL/api/v1 (PUBLIC_URL given outside a request)."""
+    base = (public_url or current_app.extensions["vilvik"].settings["PUBLIC_URL"]) + PREFIX + path
     return f"{base}?{urlencode(query)}" if query else base
 
 
-def status_url(submission_id):
-    return api_url(f"/submissions/{submission_id}")
+def status_url(submission_id, public_url=None):
+    return api_url(f"/submissions/{submission_id}", public_url)
 
 
-def result_url(submission_id):
-    return api_url("/results", submission_id=submission_id)
+def result_url(submission_id, public_url=None):
+    return api_url("/results", public_url, submission_id=submission_id)
 
 
-def submission(row, include_fitness_func=False):
-    """A submission as the API shows it."""
+def submission(row, include_fitness_func=False, public_url=None):
+    """A submission as the API shows it (pass `public_url` outside a request, e.g. for webhooks)."""
     params = json.loads(row["params"])
     body = {
         "id": row["id"],
@@ -58,8 +58,8 @@ def submission(row, include_fitness_func=False):
         "versions": json.loads(row["versions"]) if row["versions"] else None,
         "logs": row["logs"],
         "metadata": json.loads(row["metadata"]),
-        "status_url": status_url(row["id"]),
-        "result_url": result_url(row["id"]),
+        "status_url": status_url(row["id"], public_url),
+        "result_url": result_url(row["id"], public_url),
     }
     if include_fitness_func:
         body["fitness_func"] = row["fitness_func"]

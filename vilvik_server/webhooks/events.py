@@ -9,7 +9,7 @@ import json
 import logging
 import math
 
-from ..api import PREFIX
+from ..api import PREFIX, represent
 from ..ids import micros_to_credits, new_id, now, rfc3339
 from ..store import events as event_store
 from ..store import results as result_store
@@ -76,7 +76,7 @@ def record_ping(conn, account_id, endpoint_id):
 
 def _submission_data(conn, settings, row):
     base = settings["PUBLIC_URL"] + PREFIX
-    submission = submission_summary(row, base)
+    submission = submission_summary(row, settings["PUBLIC_URL"])
     data = {"submission": submission}
     if row["status"] in ("succeeded", "cancelled"):
         saved = result_store.get_by_submission(conn, row["id"])
@@ -85,35 +85,12 @@ def _submission_data(conn, settings, row):
     return data
 
 
-def submission_summary(row, base):
+def submission_summary(row, public_url):
     """The submission as GET /submissions/{id} shows it, less its logs, sandbox and versions."""
-    params = json.loads(row["params"])
-    return {
-        "id": row["id"],
-        "object": "submission",
-        "name": row["name"],
-        "type": row["type"],
-        "status": row["status"],
-        "created_at": rfc3339(row["created_at"]),
-        "started_at": rfc3339(row["started_at"]),
-        "finished_at": rfc3339(row["finished_at"]),
-        "params": params,
-        "fitness_func_entry": row["fitness_func_entry"],
-        "parent_id": row["parent_id"],
-        "problem": row["problem"],
-        "progress": {
-            "generations_completed": row["generations_completed"],
-            "num_generations": params.get("num_generations"),
-            "best_fitness": json.loads(row["best_fitness"]) if row["best_fitness"] else None,
-        },
-        "usage": {"cpu_seconds": row["cpu_seconds"], "wall_seconds": row["wall_seconds"],
-                  "peak_memory_bytes": row["peak_memory_bytes"]},
-        "credits_charged": micros_to_credits(row["credits_charged_micros"]),
-        "error": json.loads(row["error"]) if row["error"] else None,
-        "metadata": json.loads(row["metadata"]),
-        "status_url": f"{base}/submissions/{row['id']}",
-        "result_url": f"{base}/results?submission_id={row['id']}",
-    }
+    body = represent.submission(row, public_url=public_url)
+    for internal in ("logs", "sandbox", "versions"):
+        body.pop(internal)
+    return body
 
 
 def result_summary(row, base):
