@@ -103,7 +103,7 @@ def _weight_scale(p):
     """How large the weights may get: 4 as in PyGAD's example, more when the desired output needs it
     (w_i = desired * sign(x_i) / sum|x| reaches it and lies within half of this)."""
     total = sum(abs(x) for x in p["inputs"])
-    return min(1e12, max(4.0, 2.0 * abs(p["desired_output"]) / total)) if total else 4.0
+    return min(1e14, max(4.0, 2.0 * abs(p["desired_output"]) / total)) if total else 4.0
 
 
 def _linear_ga(p):
@@ -112,8 +112,8 @@ def _linear_ga(p):
     return {"num_generations": 300, "sol_per_pop": 20, "num_parents_mating": 10, "num_genes": len(p["inputs"]),
             "gene_type": "float", "init_range_low": -scale, "init_range_high": scale,
             "parent_selection_type": "tournament", "K_tournament": 3, "keep_elitism": 2,
-            "crossover_type": "sbx", "sbx_crossover_eta": 15, "mutation_type": "polynomial",
-            "polynomial_mutation_eta": 20, "stop_criteria": "reach_10000"}
+            "crossover_type": "sbx", "sbx_crossover_eta": 30, "mutation_type": "polynomial",
+            "polynomial_mutation_eta": 40, "stop_criteria": "reach_10000"}
 
 
 def _linear_source(p):
@@ -228,7 +228,8 @@ class KnapsackParams(Schema):
 def _knapsack_ga(p):
     return {"num_generations": 200, "sol_per_pop": 40, "num_parents_mating": 20, "num_genes": len(p["weights"]),
             **_BINARY, "parent_selection_type": "tournament", "K_tournament": 3, "keep_elitism": 2,
-            "crossover_type": "uniform", "mutation_type": "random", "mutation_probability": _flip_rate(len(p["weights"]))}
+            "crossover_type": "uniform", "mutation_type": "random",
+            "mutation_probability": _flip_rate(len(p["weights"]))}
 
 
 def _fits(weight, capacity):
@@ -301,8 +302,8 @@ class OneMaxParams(Schema):
 def _one_max_ga(p):
     return {"num_generations": 200, "sol_per_pop": 30, "num_parents_mating": 15, "num_genes": p["num_bits"],
             **_BINARY, "parent_selection_type": "tournament", "K_tournament": 3, "keep_elitism": 2,
-            "crossover_type": "uniform", "mutation_type": "random", "mutation_probability": _flip_rate(p["num_bits"]),
-            "stop_criteria": f"reach_{p['num_bits']}"}
+            "crossover_type": "uniform", "mutation_type": "random",
+            "mutation_probability": _flip_rate(p["num_bits"]), "stop_criteria": f"reach_{p['num_bits']}"}
 
 
 def _one_max_source(p):
@@ -316,7 +317,7 @@ def _one_max_source(p):
 def _one_max_interpret(p, genes, result):
     ones = _indices(g >= 0.5 for g in genes)
     return {"bits": [1 if g >= 0.5 else 0 for g in genes], "ones": len(ones), "num_bits": p["num_bits"],
-            "zero_positions": [i for i in range(len(genes)) if i not in set(ones)],
+            "zero_positions": [i for i, g in enumerate(genes) if g < 0.5],
             "optimal": len(ones) == p["num_bits"], "summary": f"{len(ones)} of {p['num_bits']} bits set"}
 
 
