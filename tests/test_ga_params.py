@@ -389,3 +389,17 @@ def test_stored_parameters_load_again_unchanged():
                    "mutation_type": "adaptive", "mutation_probability": [0.5, 0.1]}):
         stored = effective_params(GAParamsSchema().load(given))
         assert effective_params(GAParamsSchema().load(dict(stored))) == stored
+
+
+@pytest.mark.parametrize("sol, npm, kept", [(6, 4, -1), (6, 4, 3), (6, 6, 3), (10, 6, 5), (10, 6, None)])
+def test_it_refuses_a_null_crossover_that_would_mutate_the_kept_parents_in_place(sol, npm, kept):
+    from marshmallow import ValidationError
+
+    from vilvik_server.api.ga_params import GAParamsSchema
+    body = {"num_generations": 5, "sol_per_pop": sol, "num_genes": 4, "num_parents_mating": npm,
+            "crossover_type": "null", "keep_elitism": 0}
+    if kept is not None:
+        body["keep_parents"] = kept
+    with pytest.raises(ValidationError) as caught:
+        GAParamsSchema().load(body)
+    assert "keep_parents" in caught.value.messages

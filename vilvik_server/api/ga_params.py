@@ -293,6 +293,13 @@ class GAParamsSchema(Schema):
             if 0 < elite and sol - elite <= elite and npm < (need := elite if grows else sol - elite):
                 errors.setdefault("num_parents_mating", []).append(
                     f"must be >= {need} when crossover_type is null and keep_elitism is {elite}")
+            kept_count = npm if kept in (None, -1) else kept
+            if elite == 0 and 0 < kept_count and 2 * kept_count >= sol and not grows:
+                # Then the offspring are a view of the kept parents: mutation changes those in place
+                # and PyGAD 3.9.2 keeps their stale fitness, so the reported best is wrong.
+                errors.setdefault("keep_parents", []).append(
+                    f"must keep fewer than half of sol_per_pop ({kept_count} kept of {sol}) when crossover_type "
+                    f"is null and keep_elitism is 0 (set keep_parents lower, or keep_elitism above 0)")
             if elite == 0 and kept is not None and 0 < kept and (sol - kept > kept or grows) \
                     and npm > (most := max(sol - kept, kept + 1) if grows else sol - kept):
                 errors.setdefault("num_parents_mating", []).append(
