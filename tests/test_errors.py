@@ -130,3 +130,9 @@ def test_a_missing_key_says_how_to_authenticate_before_looking_at_the_body(clien
     response = client.post("/api/v1/submissions", data="not json", content_type="text/plain")
     assert_error(response, 401, "unauthenticated")
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_only_a_refusal_that_means_it_says_retry_after(client, owner):
+    conflict = client.get("/api/v1/submissions/none-such", headers=owner.headers)
+    assert conflict.status_code == 404 and "Retry-After" not in conflict.headers
+    assert "Retry-After" not in client.get("/api/v1/submissions", headers=owner.headers).headers

@@ -247,7 +247,10 @@ def _checked_fitness(value):
 def _checked_number(value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidFitness(f"the fitness function returned {type(value).__name__}, not a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        raise InvalidFitness("the fitness function returned a number too large for a float") from None
     if not math.isfinite(number):
         raise InvalidFitness(f"the fitness function returned a non-finite number ({number})")
     return value

@@ -51,11 +51,12 @@ def _check_json_body():
 
 def _finish(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    # flask-limiter sets Retry-After to its window's reset on every response: an error
-    # of ours that says when to retry keeps its own value, a success has none.
+    # flask-limiter sets Retry-After to its window's reset on every response. It belongs on
+    # its own refusal (429 rate_limited); an error of ours that says when to retry keeps
+    # its own value; any other response has none (a client would wait for nothing).
     if "retry_after" in g:
         response.headers["Retry-After"] = g.retry_after
-    elif response.status_code < 400:
+    elif response.status_code != 429:
         response.headers.pop("Retry-After", None)
     elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
     key = g.get("api_key")
