@@ -17,7 +17,7 @@ from vilvik_server.store import accounts, keys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The sandbox must be whole in CI: a degraded sandbox fails the suite rather than skipping it.
-SANDBOX_ALLOW_DEGRADED = "true"
+SANDBOX_ALLOW_DEGRADED = "false"
 
 OVERVIEW_BODY = ('{"name":"smoke test","num_generations":10,"sol_per_pop":4,"num_genes":3,'
                  '"num_parents_mating":2,"init_range_low":-1,"init_range_high":1,'

@@ -1,0 +1,112 @@
+"""Looking for the server's secrets in the job's own memory and environment.
+
+Jobs are forked from the zygote, a clean interpreter that never imported the server
+and was started with a scrubbed environment; the payload scrubs its environment
+again. So neither `sys.modules`, `gc.get_objects()`, `os.environ` nor a raw scan of
+the heap holds the server's secret key, API keys, database path or another job's code.
+"""
+import os
+import uuid
+
+CONTAINED = "class Contained(Exception):\n    pass\n\n"
+
+
+def test_server_modules_are_not_loaded(hostile):
+    source = CONTAINED + """
+import sys
+found = sorted(name for name in sys.modules
+               if name.split('.')[0] in ('vilvik_server', 'vilvik', 'flask', 'waitress', 'sqlite3', 'werkzeug',
+                                        'requests', 'marshmallow'))
+if found:
+    print('LOADED', found)
+else:
+    raise Contained('no server module')
+def fitness_func(ga, solution, idx):
+    return 1.0
+"""
+    hostile.expect(source, "fitness_error", "Contained: no server module")
+
+
+def test_environment_is_scrubbed(hostile):
+    source = CONTAINED + """
+import os
+allowed = {'PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'PYTHONHASHSEED', 'PYTHONDONTWRITEBYTECODE',
+           'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'}
+extra = sorted(set(os.environ) - allowed)
+if extra:
+    print('ENV', {name: os.environ[name] for name in extra})
+else:
+    raise Contained('clean environment')
+def fitness_func(ga, solution, idx):
+    return 1.0
+"""
+    hostile.expect(source, "fitness_error", "Contained: clean environment")
+
+
+def test_secrets_through_gc(hostile, attack_server, attacker):
+    with open(os.path.join(attack_server.instance, "secret_key")) as handle:
+        secret_key = handle.read().strip()
+    source = CONTAINED + """
+import gc, linecache
+own = ''.join(linecache.getlines('<fitness_func>'))
+words = ('SECRET', 'sqlite3', 'instance', 'Bearer', 'api_key', 'secret_key', 'password', 'vk_')
+suspicious = set()
+for thing in gc.get_objects():
+    # Exact types only: iterating a uname_result (a tuple subclass) would run `uname -p` (killed).
+    items = dict.values(thing) if type(thing) is dict else thing if type(thing) in (list, tuple) else ()
+    for text in items:
+        if isinstance(text, str) and text not in own and any(word in text for word in words):
+            suspicious.add(text[:120])
+if suspicious:
+    print('SUSPICIOUS', sorted(suspicious)[:50])
+    raise Contained('suspicious strings printed')
+raise Contained('nothing suspicious')
+def fitness_func(ga, solution, idx):
+    return 1.0
+"""
+    submission = hostile.expect(source, "fitness_error", "Contained")
+    logs = hostile.logs(submission) + submission["error"]["message"]
+    for secret in (secret_key, attacker.key, attack_server.instance):
+        assert secret not in logs
+
+
+def test_another_jobs_code_is_not_in_memory(hostile):
+    """A job scans the heap it inherited from the zygote for a previous job's source."""
+    marker = f"TOPSECRET-{uuid.uuid4().hex}"
+    victim = f"# {marker} {'x' * 4000}\ndef fitness_func(ga, solution, idx):\n    return 1.0\n"
+    hostile.expect(victim, None)
+    reversed_marker = marker[::-1]
+    # Probing with write() to a pipe: EFAULT instead of a crash on an unmapped page.
+    source = CONTAINED + f"""
+import ctypes, gc, os
+libc = ctypes.CDLL(None)
+libc.sbrk.restype = ctypes.c_void_p
+read, write = os.pipe()
+os.set_blocking(write, False)
+def mapped(address):
+    if libc.write(write, ctypes.c_void_p(address), 1) == 1:
+        os.read(read, 1)
+        return True
+    return False
+needle = {reversed_marker!r}[::-1].encode()
+own = id(needle) + 32
+top = libc.sbrk(0) >> 20
+regions = {{id(thing) >> 20 for thing in gc.get_objects()}} | set(range(top - 64, top + 1))
+hits = pages = 0
+for region in sorted(regions):
+    for page in range(region << 20, (region + 1) << 20, 4096):
+        if mapped(page):
+            pages += 1
+            data = ctypes.string_at(page, 4096)
+            at = data.find(needle)
+            while at >= 0:
+                hits += page + at != own
+                at = data.find(needle, at + 1)
+if hits:
+    print('FOUND', hits)
+else:
+    raise Contained('scanned', pages)
+def fitness_func(ga, solution, idx):
+    return 1.0
+"""
+    hostile.expect(source, "fitness_error", "Contained: ('scanned'", limits={"cpu_seconds": 10})
