@@ -197,3 +197,11 @@ def test_a_result_holds_the_mean_fitness_of_every_generation(api_user):
     assert len(means) == len(result["best_fitness_per_generation"]) == 8
     assert means[-1] == pytest.approx(sum(result["last_generation_fitness"]) / 6)
     assert all(m <= b + 1e-9 for m, b in zip(means, result["best_fitness_per_generation"]))
+
+
+def test_a_run_stopped_at_its_wall_limit_is_charged_the_cpu_it_burned(api_user):
+    spin = "def fitness_func(ga, sol, idx):\n    while True:\n        pass\n"
+    submission = api_user.run(spin, limits={"wall_seconds": 1, "cpu_seconds": 20})
+    assert submission["error"]["code"] == "timeout"
+    assert submission["usage"]["cpu_seconds"] >= 0.5  # the keeper reaped the payload before it went
+    assert submission["credits_charged"] >= submission["usage"]["cpu_seconds"] - 0.01

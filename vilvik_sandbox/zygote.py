@@ -12,8 +12,12 @@ import selectors
 import signal
 import socket
 import sys
+import time
 
 from . import channel, jail, runner
+
+KILL_GRACE = 0.5  # seconds between a job's SIGTERM and the SIGKILL of its group
+
 
 def main(control_fd):
     """Serve the server on `control_fd` until it closes; returns the exit status."""
@@ -36,6 +40,7 @@ class Zygote:
         self.sock = sock
         self.wake_read = wake_read
         self.jobs = {}  # keeper pid -> job id
+        self.kill_at = {}  # keeper pid -> when a SIGTERM'd job's group gets SIGKILL
 
     def serve(self):
         selector = selectors.DefaultSelector()
@@ -43,12 +48,14 @@ class Zygote:
         selector.register(self.wake_read, selectors.EVENT_READ, "child")
         try:
             while True:
-                for key, _ in selector.select():
+                timeout = max(0.0, min(self.kill_at.values()) - time.monotonic()) if self.kill_at else None
+                for key, _ in selector.select(timeout):
                     if key.data == "control":
                         self.handle(*channel.recv_message(self.sock))
                     else:
                         _drain(self.wake_read)
                 self.reap()
+                self.kill_overdue()
         except channel.ChannelClosed:
             pass
         finally:
@@ -61,8 +68,11 @@ class Zygote:
             self.spawn(message, fds)
         elif op == "kill":
             for pid, job in self.jobs.items():
-                if job == message["job"]:
-                    _kill_group(pid)
+                if job == message["job"] and pid not in self.kill_at:
+                    # The keeper kills and reaps its payload on SIGTERM, so the exit report
+                    # carries the CPU the job used; SIGKILL follows if it has not gone.
+                    _signal(pid, signal.SIGTERM)
+                    self.kill_at[pid] = time.monotonic() + KILL_GRACE
         for fd in fds:
             os.close(fd)
 
@@ -85,14 +95,24 @@ class Zygote:
         self.jobs[pid] = job
         channel.send_message(self.sock, {"op": "spawned", "job": job, "pid": pid})
 
+    def kill_overdue(self):
+        now = time.monotonic()
+        for pid, when in list(self.kill_at.items()):
+            if when <= now:
+                _kill_group(pid)
+                del self.kill_at[pid]
+
     def reap(self):
-        while self.jobs:
+        # Every child, not only keepers: as a subreaper the zygote also inherits payloads
+        # whose keeper died, and they must not stay zombies until the next job.
+        while True:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
+            self.kill_at.pop(pid, None)
             job = self.jobs.pop(pid, None)
             if job is None:
                 continue
@@ -110,6 +130,13 @@ class Zygote:
 def _kill_group(pid):
     try:
         os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _signal(pid, signum):
+    try:
+        os.kill(pid, signum)
     except ProcessLookupError:
         pass
 

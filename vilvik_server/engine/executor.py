@@ -264,8 +264,12 @@ class Executor:
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
 
     def _log_sandbox(self, sandbox):
+        reasons = sandbox.get("reasons", {})
         for layer, works in sorted(sandbox.get("layers", {}).items()):
-            (log.info if works else log.warning)("sandbox layer %s: %s", layer, "on" if works else "MISSING")
+            if works:
+                log.info("sandbox layer %s: on", layer)
+            else:
+                log.warning("sandbox layer %s: MISSING (%s)", layer, reasons.get(layer, "no reason given"))
         if sandbox.get("mode") == "full":
             log.info("sandbox: full isolation")
         elif self.settings["SANDBOX_ALLOW_DEGRADED"]:

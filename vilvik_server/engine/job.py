@@ -4,6 +4,7 @@
 returns an `Outcome`. What is trusted comes from the zygote (exit status, CPU time,
 memory) and from our own clock; what the job wrote is checked by `report`.
 """
+import logging
 import os
 import selectors
 import signal
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 
 from . import report
 from .zygote import ZygoteUnavailable
+
+log = logging.getLogger("vilvik.job")
 
 EXIT_REPORT_TIMEOUT = 10  # seconds to hear the zygote reap a job whose output has closed
 CANCEL_GRACE = 0.7  # seconds a cancelled run has to stop at a generation boundary before it is killed
@@ -90,6 +93,7 @@ class _Reading:
         self.final = None  # ("result", body, logs) | ("error", error, logs)
         self.malformed = None
         self.progress = None
+        self.jail_failed = None
 
     def take(self, line):
         if self.malformed or self.final:
@@ -97,6 +101,9 @@ class _Reading:
         try:
             message = report.parse_line(line)
             if self.layers is None:
+                if message["type"] == "jail_failed":  # trusted: written by the jail before user code
+                    self.jail_failed = str(message.get("error"))[:500]
+                    raise report.MalformedReport("the jail could not confine the run")
                 self.layers = report.check_hello(message)
             elif message["type"] == "progress":
                 generations, best, mean = report.check_progress(message, self.params)
@@ -169,6 +176,8 @@ def _decide(reading, exit_report, kill_error, stop, limits):
     if exit_report.get("op") != "exited":
         return Outcome("failed", {"code": "internal_error", "message": "the sandbox lost this run"})
     if reading.layers is None:
+        if reading.jail_failed:
+            log.error("the jail could not confine a run: %s", reading.jail_failed)
         return Outcome("failed", {"code": "internal_error", "message": "the sandbox could not start this run"})
     payload_signal = _payload_signal(exit_report)
     if payload_signal is not None:
