@@ -2,7 +2,7 @@
 import json
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 
 from ..ids import micros_to_credits, rfc3339
 from . import PREFIX
@@ -90,3 +90,13 @@ def page(page, items):
         next_url = api_url(request.path[len(PREFIX):], **query)
     return {"object": "list", "data": items, "has_more": page.has_more, "next_cursor": page.next_cursor,
             "next_url": next_url}
+
+
+def as_response(body):
+    """A JSON response that flask-smorest passes through without dumping it again.
+
+    The body is already exactly the documented shape (the schemas in schemas.py
+    describe it for the OpenAPI document); dumping a result's population and
+    history number by number through marshmallow would cost more than the query.
+    """
+    return jsonify(body)

@@ -26,7 +26,7 @@ class Results(MethodView):
         conn = current_app.extensions["vilvik"].db.connection()
         page = result_store.list_page(conn, g.account_id, submission_id=query["submission_id"],
                                       cursor=query["cursor"], limit=query["limit"])
-        return represent.page(page, [represent.result(row) for row in page.rows])
+        return represent.as_response(represent.page(page, [represent.result(row) for row in page.rows]))
 
 
 @blp.route("/results/<string:result_id>")
@@ -45,7 +45,7 @@ class ResultById(MethodView):
         body = represent.result(row)
         if query["format"] == "csv":
             return _history_csv(body)
-        return body
+        return represent.as_response(body)
 
 
 def _history_csv(body):

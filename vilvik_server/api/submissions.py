@@ -48,7 +48,7 @@ class Submissions(MethodView):
             created_after=parse_time(query["created_after"].isoformat()) if query["created_after"] else None,
             created_before=parse_time(query["created_before"].isoformat()) if query["created_before"] else None,
             cursor=query["cursor"], limit=query["limit"])
-        return represent.page(page, [represent.submission(row) for row in page.rows])
+        return represent.as_response(represent.page(page, [represent.submission(row) for row in page.rows]))
 
 
 @blp.route("/submissions/<string:submission_id>")
@@ -62,7 +62,7 @@ class SubmissionById(MethodView):
         row = submission_store.get(conn, g.account_id, submission_id)
         if row is None:
             raise errors.NotFound(f"no submission {submission_id}")
-        return represent.submission(row, include_fitness_func=query["include"] == "fitness_func")
+        return represent.as_response(represent.submission(row, include_fitness_func=query["include"] == "fitness_func"))
 
     @require_scope("submissions:write")
     @blp.response(204)
