@@ -11,6 +11,7 @@ import socket
 import struct
 
 MAX_CONTROL_MESSAGE = 8 * 1024 * 1024
+MAX_SPEC_BYTES = 96 * 1024 * 1024  # a job's parameters, source and a continuation's population
 _HEADER = struct.Struct(">I")
 
 
@@ -42,6 +43,36 @@ def recv_message(sock):
             _close_quietly(fd)
         raise ValueError("control message too large")
     return json.loads(_recv_exact(sock, length)), fds
+
+
+def send_spec(sock, spec):
+    """Server side: hand a job its spec on the job's own socket (length-prefixed JSON).
+
+    The spec never passes through the zygote, so no job forked later can find an
+    earlier user's code among the zygote's freed memory.
+    """
+    body = json.dumps(spec, separators=(",", ":")).encode()
+    sock.sendall(_HEADER.pack(len(body)) + body)
+
+
+def read_spec(fd):
+    """Job side: read the spec the server sent (before any user code runs)."""
+    import os
+
+    def exactly(size):
+        chunks = []
+        while size:
+            chunk = os.read(fd, min(size, 1 << 20))
+            if not chunk:
+                raise ChannelClosed()
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    (length,) = _HEADER.unpack(exactly(_HEADER.size))
+    if length > MAX_SPEC_BYTES:
+        raise ValueError("job spec too large")
+    return json.loads(exactly(length))
 
 
 def _recv_exact(sock, size):

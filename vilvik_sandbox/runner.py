@@ -48,6 +48,11 @@ def versions():
             "python": sys.version.split()[0]}
 
 
+def run_job_from_channel(fd):
+    """Read this job's spec from the server on `fd`, then run it (see run_job)."""
+    return run_job(channel.read_spec(fd), fd)
+
+
 def run_job(spec, fd):
     """Run one job and report on `fd`; returns the payload's exit code.
 

@@ -81,10 +81,9 @@ class Zygote:
         if len(fds) != 1:
             channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": "no output pipe"})
             return
-        spec = message["spec"]
         try:
             pid = jail.launch(
-                lambda fd: runner.run_job(spec, fd),
+                runner.run_job_from_channel,  # the spec comes from the server, not through us
                 slot=message["slot"],
                 limits=message["limits"],
                 result_fd=fds[0],

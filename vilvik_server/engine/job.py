@@ -12,12 +12,15 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from vilvik_sandbox import channel
+
 from . import report
 from .zygote import ZygoteUnavailable
 
 log = logging.getLogger("vilvik.job")
 
 EXIT_REPORT_TIMEOUT = 10  # seconds to hear the zygote reap a job whose output has closed
+SPEC_SEND_TIMEOUT = 30  # seconds for a job to read its spec (it does so before anything else)
 CANCEL_GRACE = 0.7  # seconds a cancelled run has to stop at a generation boundary before it is killed
 
 
@@ -53,9 +56,16 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         try:
-            zygote.spawn(job_id, spec, limits, slot, theirs.fileno())
+            zygote.spawn(job_id, limits, slot, theirs.fileno())
         finally:
             theirs.close()
+        try:
+            ours.settimeout(SPEC_SEND_TIMEOUT)
+            channel.send_spec(ours, spec)
+        except OSError:
+            pass  # the job died before reading it: its exit report says how
+        finally:
+            ours.setblocking(True)
         reading = _Reading(spec["params"], on_progress)
         kill_error = None
         try:

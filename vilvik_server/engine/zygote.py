@@ -82,14 +82,13 @@ class Zygote:
     def alive(self):
         return self.process is not None and self.process.poll() is None and self.sock is not None
 
-    def spawn(self, job_id, spec, limits, slot, output_fd, timeout=30):
-        """Start one job writing to `output_fd`; returns the keeper's pid."""
+    def spawn(self, job_id, limits, slot, output_fd, timeout=30):
+        """Start one job on `output_fd` (it then waits there for its spec); returns the keeper's pid."""
         pending = _Pending()
         with self._lock:
             self._spawns[job_id] = pending
             self._exits[job_id] = _Pending()
-        self._send({"op": "spawn", "job": job_id, "spec": spec, "limits": limits, "slot": slot},
-                   fds=[output_fd])
+        self._send({"op": "spawn", "job": job_id, "limits": limits, "slot": slot}, fds=[output_fd])
         if not pending.event.wait(timeout) or pending.message.get("op") != "spawned":
             self.forget(job_id)
             reason = pending.message.get("error") if pending.message else "no answer"
