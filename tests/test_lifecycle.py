@@ -306,3 +306,11 @@ def test_cancelling_in_the_middle_of_a_slow_generation_keeps_the_last_finished_o
     continued = api_user.post(f"/submissions/{accepted['id']}/continue", {"num_generations": 1})
     assert continued.status_code == 202
     api_user.post(f"/submissions/{continued.json()['id']}/cancel")
+
+
+def test_a_submission_shows_its_one_off_webhook(client, owner):
+    body = dict(BODY, webhook_url="https://hooks.example/vilvik", webhook_events=["result.completed"])
+    accepted = client.post("/api/v1/submissions", json=body, headers=owner.headers).get_json()
+    shown = client.get(f"/api/v1/submissions/{accepted['id']}", headers=owner.headers).get_json()
+    assert shown["webhook_url"] == "https://hooks.example/vilvik"
+    assert shown["webhook_events"] == ["result.completed"]

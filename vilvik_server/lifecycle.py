@@ -75,7 +75,9 @@ def continue_(services, account_id, parent_id, data):
                    metadata=data.get("metadata") or json.loads(parent["metadata"]),
                    fitness_func=parent["fitness_func"], fitness_func_entry=parent["fitness_func_entry"],
                    limits=data.get("limits") or json.loads(parent["limits"]), problem=parent["problem"],
-                   problem_params=json.loads(parent["problem_params"]) if parent["problem_params"] else None)
+                   problem_params=json.loads(parent["problem_params"]) if parent["problem_params"] else None,
+                   webhook_url=parent["webhook_url"],
+                   webhook_events=json.loads(parent["webhook_events"]) if parent["webhook_events"] else None)
     return submitting.accept(services, account_id, request, parent_id=parent_id)
 
 

@@ -58,6 +58,8 @@ def submission(row, include_fitness_func=False, public_url=None):
         "versions": json.loads(row["versions"]) if row["versions"] else None,
         "logs": row["logs"],
         "metadata": json.loads(row["metadata"]),
+        "webhook_url": row["webhook_url"],
+        "webhook_events": json.loads(row["webhook_events"]) if row["webhook_events"] else None,
         "status_url": status_url(row["id"], public_url),
         "result_url": result_url(row["id"], public_url),
     }

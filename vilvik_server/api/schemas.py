@@ -133,6 +133,8 @@ class SubmissionSchema(Schema):
     versions = fields.Dict(allow_none=True)
     logs = fields.String(allow_none=True, metadata={"description": "the last 64 KiB the run printed"})
     metadata = fields.Dict()
+    webhook_url = fields.String(allow_none=True)
+    webhook_events = fields.List(fields.String(), allow_none=True)
     status_url = fields.String()
     result_url = fields.String()
 
