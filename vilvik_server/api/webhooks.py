@@ -14,12 +14,11 @@ from ..auth import require_scope
 from ..idempotency import idempotent
 from ..ids import now, rfc3339
 from ..store import webhooks as webhook_store
-from ..webhooks import ALL, SUBMISSION_EVENTS, events, signing, validate_url
+from ..webhooks import ALL, SUBMISSION_EVENTS, endpoints, signing, validate_url
 from . import represent
 from .schemas import ListQuerySchema, list_schema
 
 blp = Blueprint("webhooks", __name__, description="Webhook endpoints and their deliveries.")
-MAX_ENDPOINTS = 20  # per account: every event is sent once per endpoint
 
 
 def event_filter(**kwargs):
@@ -137,24 +136,10 @@ def _services():
 
 
 def _endpoint(conn, webhook_id):
-    row = webhook_store.get_endpoint(conn, g.account_id, webhook_id)
-    if row is None:
-        raise errors.NotFound(f"no webhook endpoint {webhook_id}")
-    return row
-
-
-def _enabled_endpoint(conn, webhook_id):
-    row = _endpoint(conn, webhook_id)
-    if not row["enabled"]:
-        raise errors.Conflict("the endpoint is disabled; enable it first (PATCH enabled: true)",
-                              details={"enabled": False, "disabled_reason": row["disabled_reason"]})
-    return row
+    return endpoints.get(conn, g.account_id, webhook_id)
 
 
 def _queued(delivery_row, event_type):
-    deliverer = getattr(_services(), "deliveries", None)
-    if deliverer is not None:
-        deliverer.wake()
     return delivery_body(dict(delivery_row, event_type=event_type), []), 202
 
 
@@ -174,12 +159,7 @@ class Webhooks(MethodView):
     @blp.response(201, EndpointSchema)
     def post(self, data):
         """Register an endpoint; its signing secret is in this response (and after each rotate-secret)."""
-        secret = signing.new_secret()
-        with _services().db.transaction() as conn:
-            if webhook_store.count_endpoints(conn, g.account_id) >= MAX_ENDPOINTS:
-                raise errors.QuotaExceeded(f"an account may have at most {MAX_ENDPOINTS} webhook endpoints",
-                                           details={"quota": "webhook_endpoints", "limit": MAX_ENDPOINTS})
-            row = webhook_store.create_endpoint(conn, g.account_id, secret=secret, **data)
+        row, secret = endpoints.create(_services(), g.account_id, data)
         return endpoint_body(row, secret), 201
 
 
@@ -217,11 +197,7 @@ class WebhookRotateSecret(MethodView):
     @blp.response(200, EndpointSchema)
     def post(self, webhook_id):
         """Make a new signing secret; for 24 hours deliveries carry signatures by the old and the new one."""
-        secret = signing.new_secret()
-        until = signing.rotation_overlap_end()
-        with _services().db.transaction() as conn:
-            _endpoint(conn, webhook_id)
-            row = webhook_store.rotate_secret(conn, g.account_id, webhook_id, secret, until)
+        row, secret = endpoints.rotate_secret(_services(), g.account_id, webhook_id)
         return endpoint_body(row, secret)
 
 
@@ -232,10 +208,7 @@ class WebhookTest(MethodView):
     @blp.response(202, DeliverySchema)
     def post(self, webhook_id):
         """Send the endpoint a `ping` event; returns its delivery (watch it in the deliveries list)."""
-        with _services().db.transaction() as conn:
-            _enabled_endpoint(conn, webhook_id)
-            delivery = events.record_ping(conn, g.account_id, webhook_id)
-        return _queued(delivery, "ping")
+        return _queued(endpoints.send_ping(_services(), g.account_id, webhook_id), "ping")
 
 
 @blp.route("/webhooks/<string:webhook_id>/deliveries")
@@ -259,14 +232,7 @@ class WebhookRedeliver(MethodView):
     @blp.response(202, DeliverySchema)
     def post(self, webhook_id, delivery_id):
         """Send a delivery's event again, as a new delivery with the same webhook-id."""
-        with _services().db.transaction() as conn:
-            _enabled_endpoint(conn, webhook_id)
-            original = webhook_store.get_delivery(conn, g.account_id, webhook_id, delivery_id)
-            if original is None:
-                raise errors.NotFound(f"no delivery {delivery_id} for webhook endpoint {webhook_id}")
-            delivery = webhook_store.insert_delivery(conn, g.account_id, original["event_id"],
-                                                     endpoint_id=webhook_id, redelivery_of=delivery_id)
-        return _queued(delivery, original["event_type"])
+        return _queued(*endpoints.redeliver(_services(), g.account_id, webhook_id, delivery_id))
 
 
 @blp.route("/webhooks/default/secret")

@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from marshmallow import ValidationError
 
 from .. import errors
-from ..api.webhooks import (MAX_ENDPOINTS, EndpointCreateSchema, delivery_body, endpoint_body)
+from ..api.webhooks import EndpointCreateSchema, delivery_body, endpoint_body
 from ..store import webhooks as webhook_store
-from ..webhooks import ALL, SUBMISSION_EVENTS, events, signing
+from ..webhooks import ALL, SUBMISSION_EVENTS, endpoints
 from . import forms
 from .session import login_required
 
@@ -30,13 +30,8 @@ def index():
         form = {"url": request.form.get("url", "").strip(), "description": request.form.get("description", ""),
                 "events": request.form.getlist("events") or [ALL]}
         try:
-            data = ENDPOINT_CREATE.load(form)
-            with db.transaction() as conn:
-                if webhook_store.count_endpoints(conn, g.account_id) >= MAX_ENDPOINTS:
-                    raise errors.QuotaExceeded(f"an account may have at most {MAX_ENDPOINTS} webhook endpoints")
-                secret = signing.new_secret()
-                created = endpoint_body(webhook_store.create_endpoint(conn, g.account_id, secret=secret, **data),
-                                        secret)
+            row, secret = endpoints.create(current_app.extensions["vilvik"], g.account_id, ENDPOINT_CREATE.load(form))
+            created = endpoint_body(row, secret)
             form = {"url": "", "description": "", "events": [ALL]}
         except ValidationError as exc:
             (field_errors, message), status = forms.field_errors(exc.messages), 422
@@ -75,10 +70,7 @@ def set_enabled(webhook_id):
 @login_required
 def rotate_secret(webhook_id):
     """A new signing secret, shown on this answer only; the old one signs too for a while."""
-    with current_app.extensions["vilvik"].db.transaction() as conn:
-        _endpoint(conn, webhook_id)
-        secret = signing.new_secret()
-        row = webhook_store.rotate_secret(conn, g.account_id, webhook_id, secret, signing.rotation_overlap_end())
+    row, secret = endpoints.rotate_secret(current_app.extensions["vilvik"], g.account_id, webhook_id)
     conn = current_app.extensions["vilvik"].db.connection()
     page = webhook_store.list_deliveries(conn, g.account_id, webhook_id, None, PAGE_ROWS)
     attempts = webhook_store.attempts_of(conn, [r["id"] for r in page.rows])
@@ -89,26 +81,22 @@ def rotate_secret(webhook_id):
 @blp.route("/webhooks/<webhook_id>/test", methods=["POST"])
 @login_required
 def send_test(webhook_id):
-    with current_app.extensions["vilvik"].db.transaction() as conn:
-        if _enabled(conn, webhook_id):
-            events.record_ping(conn, g.account_id, webhook_id)
-            flash("A ping event is on its way; its delivery is listed below.")
-    _wake()
+    try:
+        endpoints.send_ping(current_app.extensions["vilvik"], g.account_id, webhook_id)
+        flash("A ping event is on its way; its delivery is listed below.")
+    except errors.Conflict:
+        flash("The endpoint is disabled; enable it first.", "error")
     return redirect(url_for("web_webhooks.show", webhook_id=webhook_id))
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver", methods=["POST"])
 @login_required
 def redeliver(webhook_id, delivery_id):
-    with current_app.extensions["vilvik"].db.transaction() as conn:
-        if _enabled(conn, webhook_id):
-            original = webhook_store.get_delivery(conn, g.account_id, webhook_id, delivery_id)
-            if original is None:
-                raise errors.NotFound(f"no delivery {delivery_id} for webhook endpoint {webhook_id}")
-            webhook_store.insert_delivery(conn, g.account_id, original["event_id"], endpoint_id=webhook_id,
-                                          redelivery_of=delivery_id)
-            flash(f"Delivery {delivery_id} is sent again as a new delivery, with the same webhook-id.")
-    _wake()
+    try:
+        endpoints.redeliver(current_app.extensions["vilvik"], g.account_id, webhook_id, delivery_id)
+        flash(f"Delivery {delivery_id} is sent again as a new delivery, with the same webhook-id.")
+    except errors.Conflict:
+        flash("The endpoint is disabled; enable it first.", "error")
     return redirect(url_for("web_webhooks.show", webhook_id=webhook_id))
 
 
@@ -123,20 +111,4 @@ def delete(webhook_id):
 
 
 def _endpoint(conn, webhook_id):
-    row = webhook_store.get_endpoint(conn, g.account_id, webhook_id)
-    if row is None:
-        raise errors.NotFound(f"no webhook endpoint {webhook_id}")
-    return row
-
-
-def _enabled(conn, webhook_id):
-    if not _endpoint(conn, webhook_id)["enabled"]:
-        flash("The endpoint is disabled; enable it first.", "error")
-        return False
-    return True
-
-
-def _wake():
-    deliveries = getattr(current_app.extensions["vilvik"], "deliveries", None)
-    if deliveries is not None:
-        deliveries.wake()
+    return endpoints.get(conn, g.account_id, webhook_id)
