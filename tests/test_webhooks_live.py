@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from conftest import ApiUser, LiveServer
-from test_webhooks import Receiver
+from test_webhooks import Receiver, receiver  # noqa: F401 - the fixture, shared
 
 FITNESS = "def fitness_func(ga, sol, idx):\n    return float(sum(sol))\n"
 LIVE_SETTINGS = {"WORKERS": 2, "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_RETRY_SCHEDULE": "0.2,0.2,0.2"}
@@ -28,18 +28,6 @@ def user(server):
                                           "--credits", "100")["api_key"])
     yield made
     made.session.close()
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def make(*answers):
-        made.append(Receiver(answers))
-        return made[-1]
-    yield make
-    for target in made:
-        target.close()
 
 
 def register(user, url, **fields):
