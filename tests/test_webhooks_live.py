@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from conftest import ApiUser, LiveServer
-from test_webhooks import Receiver, receiver  # noqa: F401 - the fixture, shared
+from test_webhooks import receiver  # noqa: F401 - the fixture, shared with the in-process tests
 
 FITNESS = "def fitness_func(ga, sol, idx):\n    return float(sum(sol))\n"
 LIVE_SETTINGS = {"WORKERS": 2, "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_RETRY_SCHEDULE": "0.2,0.2,0.2"}
