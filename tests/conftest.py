@@ -3,6 +3,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,22 @@ OVERVIEW_BODY = ('{"name":"smoke test","num_generations":10,"sol_per_pop":4,"num
                  '"num_parents_mating":2,"init_range_low":-1,"init_range_high":1,'
                  '"fitness_func":"def fitness_func(ga, sol, idx): return sum(sol)\\n",'
                  '"fitness_func_entry":"fitness_func"}')
+
+
+_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "ip6-localhost")
+
+
+@pytest.fixture(autouse=True)
+def _no_name_lookups_off_this_machine(monkeypatch):
+    """Tests reach 127.0.0.1 only: resolving any other name fails as an unknown host would."""
+    real = socket.getaddrinfo
+
+    def local_only(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name and name not in _LOCAL_NAMES and not name.startswith(("127.", "::ffff:127.")):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no names but local ones ({name})")
+        return real(host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def create_app(test_config=None, *, start_executor=False):
     metrics.init_app(app, settings)
     if start_executor and settings["WORKERS"] > 0:
         executor.start()
-    if start_executor:
+    if start_executor and settings["WEBHOOK_DELIVERY"]:
         app.extensions["vilvik"].deliveries.start()
     return app
 

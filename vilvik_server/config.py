@@ -123,6 +123,8 @@ SETTINGS = [
     Setting("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,50400,72000,86400", _seconds_list,
             "Seconds before each webhook retry, comma-separated."),
     Setting("WEBHOOK_ALLOW_PRIVATE", False, parse_bool, "Allow private and loopback webhook targets."),
+    Setting("WEBHOOK_DELIVERY", True, parse_bool,
+            "Send webhook deliveries from this process (off: another process sends the outbox)."),
     Setting("SANDBOX_ALLOW_DEGRADED", False, parse_bool,
             "Run jobs even when a sandbox layer is missing (logs loudly; never on a shared host)."),
     Setting("METRICS_ENABLED", False, parse_bool, "Serve GET /metrics in the Prometheus text format."),

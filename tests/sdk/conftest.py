@@ -1,13 +1,11 @@
-"""Fixtures for the SDK's tests: a client on the live server, a skip for routes not built yet,
-and a scripted HTTP server for what the real one will not do on demand (429/503, dropped
-connections, codes and statuses from the future)."""
+"""Fixtures for the SDK's tests: a client on the live server, and a scripted HTTP server
+for what the real one will not do on demand (429/503, dropped connections, codes and
+statuses from the future)."""
 import json
-import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
 
 import vilvik
 
@@ -21,45 +19,6 @@ def sdk(live_server, api_user):
     client = vilvik.Client(api_key=api_user.key, base_url=live_server.api)
     yield client
     client.close()
-
-
-@pytest.fixture(scope="module")
-def server_routes(live_server):
-    """{(METHOD, "/path/{}")} the live server has, from its OpenAPI document."""
-    with requests.get(live_server.api + "/openapi.json", timeout=30) as response:
-        paths = response.json()["paths"]
-    return {(method.upper(), _template(path[len("/api/v1"):])) for path, methods in paths.items()
-            for method in methods if method != "parameters"}
-
-
-def _template(path):
-    return re.sub(r"\{[^}]*\}", "{}", path)
-
-
-@pytest.fixture
-def has_route(server_routes):
-    """`has_route("POST /submissions/{id}/continue")`: does the live server have it?"""
-
-    def check(route):
-        method, path = route.split(" ", 1)
-        return (method, _template(path)) in server_routes
-    return check
-
-
-@pytest.fixture
-def unless_missing(server_routes):
-    """`unless_missing("POST /webhooks", call)`: call it; skip the test only when it answers
-    404/405 and the server has no such route yet (endpoints others are still building)."""
-
-    def run(route, call, *args, **kwargs):
-        try:
-            return call(*args, **kwargs)
-        except (vilvik.NotFoundError, vilvik.MethodNotAllowedError) as exc:
-            method, path = route.split(" ", 1)
-            if (method, _template(path)) not in server_routes:
-                pytest.skip(f"the server has no {method} {path} yet (it answered {exc.status} {exc.code})")
-            raise
-    return run
 
 
 class FakeApi:

@@ -3,7 +3,7 @@ CLI block in bash, the install block as a pip install into a temporary directory
 
 A block is marked by an HTML comment just above it: `<!-- test: install -->`,
 `<!-- test: cli -->`, `<!-- test: job.json -->` (the job file the CLI block uses), or
-`<!-- needs: METHOD /path -->` (skipped only while the server lacks that route).
+`<!-- needs: METHOD /path -->` (the route the block needs).
 Unmarked Python blocks simply run.
 """
 import json
@@ -72,16 +72,14 @@ def namespace(live_server, api_user):
 
 
 @pytest.mark.parametrize("code, mark, line", [block[1:] for block in PYTHON], ids=[f"line{b[3]}" for b in PYTHON])
-def test_the_python_snippet_runs(namespace, has_route, code, mark, line, capsys):
+def test_the_python_snippet_runs(namespace, code, mark, line, capsys):
     filename = f"<docs/sdk.md:{line}>"
     # Registered like a file so inspect.getsource() finds functions the snippet defines.
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    try:
-        exec(compile(code, filename, "exec"), namespace)
-    except (vilvik.NotFoundError, vilvik.MethodNotAllowedError) as exc:
-        if mark and mark[0] == "needs" and not has_route(mark[1]):
-            pytest.skip(f"the server has no {mark[1]} yet (it answered {exc.status} {exc.code})")
-        raise
+    # The docs register https://example.com/...; the test sends to a port on this machine
+    # instead (refused there as a private target), so nothing leaves it.
+    code = code.replace("https://example.com/vilvik-webhook", "http://127.0.0.1:9/vilvik-webhook")
+    exec(compile(code, filename, "exec"), namespace)
     capsys.readouterr()
 
 
