@@ -13,7 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import billing
+from .. import billing, claim_loop
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
@@ -131,21 +131,9 @@ class Executor:
             pass
 
     def _dispatch_loop(self):
-        while not self._stopping.is_set():
-            if not self._seats.acquire(timeout=0.5):
-                continue
-            try:
-                row = self._claim()
-            except Exception:  # noqa: B902 - a locked or failing database must not kill the loop
-                log.exception("could not claim a submission")
-                row = None
-            if row is None:
-                self._seats.release()
-                self._wake.wait(1.0)
-                self._wake.clear()
-                continue
-            slot = self._take_slot()
-            self._pool.submit(self._run_claimed, row, slot)
+        claim_loop.run(stopping=self._stopping, seats=self._seats, wake=self._wake, claim=self._claim,
+                       hand_off=lambda row: self._pool.submit(self._run_claimed, row, self._take_slot()),
+                       idle_seconds=lambda: 1.0, what="a submission")
 
     def _claim(self):
         if self._stopping.is_set() or not self.sandbox_usable:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from .. import __version__, config
+from .. import __version__, claim_loop, config
 from ..ids import now
 from ..store import events as event_store
 from ..store import webhooks as webhook_store
@@ -106,20 +106,9 @@ class Deliverer:
 
     def _loop(self):
         try:
-            while not self._stopping.is_set():
-                if not self._slots.acquire(timeout=0.5):
-                    continue
-                try:
-                    claimed = self._claim_next()
-                except Exception:  # noqa: B902 - a locked or failing database must not kill the loop
-                    log.exception("could not claim a webhook delivery")
-                    claimed = None
-                if claimed is None:
-                    self._slots.release()
-                    self._wake.wait(self._idle_seconds())
-                    self._wake.clear()
-                    continue
-                self._pool.submit(self._send_claimed, claimed)
+            claim_loop.run(stopping=self._stopping, seats=self._slots, wake=self._wake, claim=self._claim_next,
+                           hand_off=lambda claimed: self._pool.submit(self._send_claimed, claimed),
+                           idle_seconds=self._idle_seconds, what="a webhook delivery")
         finally:
             self.db.close()
 
