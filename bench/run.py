@@ -52,7 +52,7 @@ class Process:
 
 def vilvik_server(instance, **settings):
     env = dict(os.environ, VILVIK_INSTANCE_PATH=instance, VILVIK_LOG_LEVEL="WARNING",
-               VILVIK_RATE_LIMIT="1000000000/hour", VILVIK_MAX_QUEUED="100000000", VILVIK_MAX_CPU_SECONDS="30")
+               VILVIK_RATE_LIMIT="1000000000/hour", VILVIK_ACCOUNT_RATE_LIMIT="1000000000/hour", VILVIK_MAX_QUEUED="100000000", VILVIK_MAX_CPU_SECONDS="30")
     env.update({f"VILVIK_{k}": str(v) for k, v in settings.items()})
     key = json.loads(subprocess.run([sys.executable, "-m", "vilvik_server", "create-account",
                                      f"bench{time.monotonic_ns()}@example.com", "--credits", "100000000"],

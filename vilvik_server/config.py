@@ -104,6 +104,8 @@ SETTINGS = [
     Setting("SHUTDOWN_GRACE_SECONDS", 20, _non_negative_float,
             "On SIGTERM, how long running jobs may finish before they are stopped and re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
+    Setting("ACCOUNT_RATE_LIMIT", "1200/minute", _rate,
+            "Requests per account, all its keys together: N/second, N/minute or N/hour."),
     Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
             "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),
     Setting("RATE_LIMIT_STORAGE_URI", "memory://", _text,
