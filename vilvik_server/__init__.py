@@ -24,7 +24,7 @@ def create_app(test_config=None, *, start_executor=False):
     """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
     from flask import Flask
 
-    from . import api, config, db, errors, http, metrics, ratelimit, web
+    from . import api, config, db, errors, http, metrics, public_url, ratelimit, web
     from .engine.executor import Executor
     from .webhooks.delivery import Deliverer
 
@@ -33,6 +33,7 @@ def create_app(test_config=None, *, start_executor=False):
     os.makedirs(app.instance_path, exist_ok=True)
     settings = config.load_settings(app.instance_path, overrides=test_config)
     _configure_logging(settings["LOG_LEVEL"])
+    public_url.settle_default(app, settings)
     app.config.update(SECRET_KEY=settings["SECRET_KEY"], MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
                       VILVIK=settings)
     db.migrate(settings["DATABASE"])
