@@ -3,12 +3,13 @@
     {"error": {"code": "...", "message": "...", "details": {...}, "request_id": "..."}}
 
 Web pages get the same information as HTML; everything under /api gets JSON.
+
+The classes are plain exceptions that the engine and the store raise too; Flask is
+imported only inside the functions that turn an error into a response, so a process
+that runs jobs and never serves HTTP does not load it.
 """
 import logging
 import sqlite3
-
-from flask import current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("vilvik.errors")
 
@@ -119,6 +120,8 @@ def _first_message(fields, prefix=""):
 
 
 def error_body(error):
+    from flask import g
+
     body = {"code": error.code, "message": error.message, "request_id": g.get("request_id")}
     if error.details is not None:
         body["details"] = error.details
@@ -130,6 +133,8 @@ API_PATHS = ("/api/", "/metrics")
 
 def render(error):
     """The response for a VilvikError: JSON under /api, the website's HTML page elsewhere."""
+    from flask import current_app, g, jsonify, request
+
     page = current_app.extensions.get("vilvik_error_page")
     if page is not None and not request.path.startswith(API_PATHS):
         response = page(error)
@@ -145,6 +150,8 @@ def render(error):
 
 def from_http_exception(exc):
     """Translate werkzeug's and flask-smorest's HTTP errors into ours."""
+    from flask import request
+
     if exc.code == 422:  # webargs: the body failed its schema
         messages = (getattr(exc, "data", None) or {}).get("messages", {})
         fields = messages.get("json") or messages.get("query") or messages
@@ -172,6 +179,8 @@ def database_unavailable(exc):
 
 def init_app(app):
     """Register the handlers that give every failure our shape."""
+    from flask import g
+    from werkzeug.exceptions import HTTPException
 
     @app.errorhandler(VilvikError)
     def handle_vilvik_error(error):

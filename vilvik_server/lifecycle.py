@@ -5,7 +5,7 @@ import time
 from marshmallow import ValidationError
 
 from . import billing, errors, submitting
-from .api.ga_params import GAParamsSchema
+from .domain.ga_params import GAParamsSchema
 from .store import results as result_store
 from .store import submissions as submission_store
 from .webhooks import events as webhook_events
