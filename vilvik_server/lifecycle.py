@@ -5,7 +5,7 @@ import time
 from marshmallow import ValidationError
 
 from . import billing, errors, submitting
-from .api.ga_params import GAParamsSchema
+from .domain.ga_params import GAParamsSchema
 from .engine import leases
 from .ids import now
 from .store import results as result_store

@@ -8,9 +8,8 @@ from flask import send_from_directory
 from flask_smorest import Api
 
 from .. import __version__
+from ..domain.urls import PREFIX
 from .schemas import ErrorSchema
-
-PREFIX = "/api/v1"
 
 
 class _Api(Api):
