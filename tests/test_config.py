@@ -6,7 +6,8 @@ from vilvik_server.config import SETTINGS, ConfigError, load_settings
 
 def test_it_fills_every_default(tmp_path):
     settings = load_settings(str(tmp_path), environ={})
-    assert settings["PUBLIC_URL"] == "http://127.0.0.1:5000"
+    assert settings["PUBLIC_URL"] is None  # `serve` fills in the address it listens on
+    assert settings["DEFAULT_CPU_SECONDS"] == 60 and settings["MAX_CPU_SECONDS"] == 300
     assert settings["MAX_BODY_BYTES"] == 262144
     assert settings["DATABASE"] == str(tmp_path / "vilvik.sqlite3")
     assert len(settings["SECRET_KEY"]) > 40
@@ -61,3 +62,11 @@ def test_a_secret_can_come_from_a_file(tmp_path):
     assert load_settings(str(tmp_path), environ={"VILVIK_SECRET_KEY_FILE": str(secret)})["SECRET_KEY"] == "from-a-file"
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_settings(str(tmp_path), environ={"VILVIK_SECRET_KEY_FILE": str(tmp_path / "missing")})
+
+
+def test_the_jail_uid_range_must_fit_every_slot(tmp_path):
+    assert load_settings(str(tmp_path), {"SANDBOX_UID_BASE": 64000, "WORKERS": 96}, environ={})["SANDBOX_UID_BASE"] == 64000
+    with pytest.raises(ConfigError, match="SANDBOX_UID_BASE"):
+        load_settings(str(tmp_path), {"SANDBOX_UID_BASE": 64000, "WORKERS": 97}, environ={})
+    with pytest.raises(ConfigError, match="SANDBOX_UID_BASE"):
+        load_settings(str(tmp_path), {"SANDBOX_UID_BASE": 1000}, environ={})

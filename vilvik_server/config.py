@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from vilvik_sandbox.privileges import MAX_SLOTS, UID_BASE
+
 
 class ConfigError(Exception):
     """A setting has a value that cannot be used."""
@@ -32,6 +34,17 @@ def _int_at_least(minimum):
         value = int(str(text).strip()) if not isinstance(text, int) else text
         if value < minimum:
             raise ValueError(f"must be >= {minimum}")
+        return value
+    return parse
+
+
+def _int_between(minimum, maximum):
+    at_least = _int_at_least(minimum)
+
+    def parse(text):
+        value = at_least(text)
+        if value > maximum:
+            raise ValueError(f"must be <= {maximum}")
         return value
     return parse
 
@@ -87,8 +100,9 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("PUBLIC_URL", "http://127.0.0.1:5000", _url,
-            "Base of every absolute URL the API returns (status_url, result_url, next_url)."),
+    Setting("PUBLIC_URL", None, _url,
+            "Base of every absolute URL the API returns (status_url, result_url, next_url, webhook links);"
+            " default: the address `serve` listens on."),
     Setting("DATABASE", None, _text,
             "Path of the SQLite database; default vilvik.sqlite3 in the instance folder."),
     Setting("SECRET_KEY", None, _text,
@@ -96,13 +110,17 @@ SETTINGS = [
     Setting("WORKERS", os.cpu_count() or 1, _int_at_least(0),
             "Concurrent runs on this node; 0 runs no executor (an accept-only node)."),
     Setting("MAX_BODY_BYTES", 262144, _int_at_least(1024), "Largest accepted request body, in bytes."),
-    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may use."),
+    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may ask for (limits.cpu_seconds), at most."),
+    Setting("DEFAULT_CPU_SECONDS", 60, _int_at_least(1),
+            "CPU seconds a run may use when it sets no limits.cpu_seconds (never above MAX_CPU_SECONDS)."),
     Setting("MAX_WALL_SECONDS", 600, _int_at_least(1), "Wall-clock seconds one run may take."),
     Setting("MAX_MEMORY_MB", 512, _int_at_least(16), "Memory one run may use, in MiB."),
     Setting("MAX_RESULT_BYTES", 32 * 1024 * 1024, _int_at_least(65536),
             "Largest output a run may send back (progress and result), in bytes."),
     Setting("SHUTDOWN_GRACE_SECONDS", 20, _non_negative_float,
             "On SIGTERM, how long running jobs may finish before they are stopped and re-queued."),
+    Setting("LEASE_SECONDS", 30, _positive_float,
+            "How long a running submission stays its owner's without a renewal; then it is re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
     Setting("ACCOUNT_RATE_LIMIT", "1200/minute", _rate,
             "Requests per account, all its keys together: N/second, N/minute or N/hour."),
@@ -127,6 +145,9 @@ SETTINGS = [
     Setting("WEBHOOK_ALLOW_PRIVATE", False, parse_bool, "Allow private and loopback webhook targets."),
     Setting("WEBHOOK_DELIVERY", True, parse_bool,
             "Send webhook deliveries from this process (off: another process sends the outbox)."),
+    Setting("SANDBOX_UID_BASE", 60000, _int_between(UID_BASE, UID_BASE + MAX_SLOTS - 1),
+            "First uid of this node's jobs when run as root: slot n runs as SANDBOX_UID_BASE + n. "
+            "Give every server or worker on one machine a range of its own (WORKERS uids wide)."),
     Setting("SANDBOX_ALLOW_DEGRADED", False, parse_bool,
             "Run jobs even when a sandbox layer is missing (logs loudly; never on a shared host)."),
     Setting("METRICS_ENABLED", False, parse_bool, "Serve GET /metrics in the Prometheus text format."),
@@ -165,6 +186,9 @@ def load_settings(instance_path, overrides=None, environ=None):
             values[name] = None if value is None else setting.parse(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {name}={value!r} is invalid: {exc}") from None
+    if values["SANDBOX_UID_BASE"] + values["WORKERS"] > UID_BASE + MAX_SLOTS:
+        raise ConfigError(f"settings SANDBOX_UID_BASE + WORKERS must stay within the jail's uids "
+                          f"({UID_BASE}..{UID_BASE + MAX_SLOTS - 1})")
     if not values["DATABASE"]:
         values["DATABASE"] = os.path.join(instance_path, "vilvik.sqlite3")
     if not values["SECRET_KEY"]:
