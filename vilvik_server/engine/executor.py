@@ -13,6 +13,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from vilvik_sandbox.privileges import UID_BASE
+
 from .. import billing, claim_loop
 from ..store import results as result_store
 from ..store import submissions as submission_store
@@ -24,6 +26,11 @@ log = logging.getLogger("vilvik.executor")
 PROGRESS_MIN_INTERVAL = 0.1  # seconds between progress writes of one run
 
 
+def first_slot(settings):
+    """This node's first sandbox slot: its jobs run as uids SANDBOX_UID_BASE onwards, one per slot."""
+    return settings["SANDBOX_UID_BASE"] - UID_BASE
+
+
 class Executor:
     def __init__(self, db, settings):
         self.db = db
@@ -33,7 +40,8 @@ class Executor:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._seats = threading.BoundedSemaphore(max(self.workers, 1))
-        self._free_slots = list(range(self.workers))
+        self._first_slot = first_slot(settings)
+        self._free_slots = list(range(self._first_slot, self._first_slot + self.workers))
         self._slots_lock = threading.Lock()
         self._running = {}  # submission id -> job.Stop, from claim to stored outcome
         self._waiters = {}  # submission id -> threading.Event set when it is terminal
@@ -127,7 +135,7 @@ class Executor:
 
     def run_until_idle(self):
         """Run queued submissions one at a time in this thread until none is left (tests, burst mode)."""
-        while self._run_next(slot=0):
+        while self._run_next(slot=self._first_slot):
             pass
 
     def _dispatch_loop(self):
