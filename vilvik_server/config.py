@@ -116,6 +116,8 @@ SETTINGS = [
             "Largest output a run may send back (progress and result), in bytes."),
     Setting("SHUTDOWN_GRACE_SECONDS", 20, _non_negative_float,
             "On SIGTERM, how long running jobs may finish before they are stopped and re-queued."),
+    Setting("LEASE_SECONDS", 30, _positive_float,
+            "How long a running submission stays its owner's without a renewal; then it is re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
     Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
             "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),

@@ -1,6 +1,6 @@
 """The accept phase: turn a validated request into a queued, paid-for submission."""
 from . import billing, errors, fitness_source
-from .api.ga_params import GAParamsSchema, effective_params
+from .domain.ga_params import GAParamsSchema, effective_params
 from .store import submissions as submission_store
 
 GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
