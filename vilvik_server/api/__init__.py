@@ -31,7 +31,8 @@ def init_app(app):
         API_SPEC_OPTIONS={
             "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
                                     "Authenticate with `Authorization: Bearer <key>`."},
-            "servers": [{"url": app.config["VILVIK"]["PUBLIC_URL"]}],
+            # Relative: the playground calls the host it was loaded from, whatever name that is.
+            "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
