@@ -100,8 +100,9 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("PUBLIC_URL", "http://127.0.0.1:5000", _url,
-            "Base of every absolute URL the API returns (status_url, result_url, next_url)."),
+    Setting("PUBLIC_URL", None, _url,
+            "Base of every absolute URL the API returns (status_url, result_url, next_url, webhook links);"
+            " default: the address `serve` listens on."),
     Setting("DATABASE", None, _text,
             "Path of the SQLite database; default vilvik.sqlite3 in the instance folder."),
     Setting("SECRET_KEY", None, _text,
@@ -109,7 +110,9 @@ SETTINGS = [
     Setting("WORKERS", os.cpu_count() or 1, _int_at_least(0),
             "Concurrent runs on this node; 0 runs no executor (an accept-only node)."),
     Setting("MAX_BODY_BYTES", 262144, _int_at_least(1024), "Largest accepted request body, in bytes."),
-    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may use."),
+    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may ask for (limits.cpu_seconds), at most."),
+    Setting("DEFAULT_CPU_SECONDS", 60, _int_at_least(1),
+            "CPU seconds a run may use when it sets no limits.cpu_seconds (never above MAX_CPU_SECONDS)."),
     Setting("MAX_WALL_SECONDS", 600, _int_at_least(1), "Wall-clock seconds one run may take."),
     Setting("MAX_MEMORY_MB", 512, _int_at_least(16), "Memory one run may use, in MiB."),
     Setting("MAX_RESULT_BYTES", 32 * 1024 * 1024, _int_at_least(65536),
@@ -119,6 +122,8 @@ SETTINGS = [
     Setting("LEASE_SECONDS", 30, _positive_float,
             "How long a running submission stays its owner's without a renewal; then it is re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
+    Setting("ACCOUNT_RATE_LIMIT", "1200/minute", _rate,
+            "Requests per account, all its keys together: N/second, N/minute or N/hour."),
     Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
             "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),
     Setting("RATE_LIMIT_STORAGE_URI", "memory://", _text,
