@@ -118,6 +118,7 @@ SETTINGS = [
             "Open progress event streams at once; each holds a serving thread (keep it under THREADS)."),
     Setting("MAX_ACTIVE", 4, _int_at_least(1), "Running submissions per account."),
     Setting("MAX_QUEUED", 100, _int_at_least(1), "Queued submissions per account."),
+    Setting("MAX_EXPERIMENT_RUNS", 200, _int_at_least(1), "Runs one experiment may hold (grid cells x seeds)."),
     Setting("CREDITS_PER_CPU_SECOND", 1.0, _positive_float, "Price of one CPU second, in credits."),
     Setting("MIN_CHARGE", 0.01, _non_negative_float, "Least charge for a run that started, in credits."),
     Setting("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,50400,72000,86400", _seconds_list,

@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 
 from . import billing, errors, submitting
 from .api.ga_params import GAParamsSchema
+from .experiments import tracking as experiment_tracking
 from .store import results as result_store
 from .store import submissions as submission_store
 from .webhooks import events as webhook_events
@@ -24,6 +25,7 @@ def cancel(services, account_id, submission_id):
             if submission_store.cancel_queued(conn, submission_id):
                 billing.settle(conn, row, cpu_seconds=None, settings=services.settings)
                 webhook_events.record_submission_event(conn, services.settings, submission_id)
+                experiment_tracking.run_ended(conn, services.settings, submission_id)
                 return submission_store.get(conn, account_id, submission_id)
         row = _get(services, account_id, submission_id)  # it was claimed meanwhile
     if row["status"] == "running":
@@ -47,6 +49,10 @@ def delete(services, account_id, submission_id):
     if row["status"] not in submission_store.TERMINAL:
         raise errors.Conflict(f"the submission is {row['status']}; cancel it first",
                               details={"status": row["status"]})
+    if row["experiment_id"]:
+        raise errors.Conflict(f"the submission is a run of experiment {row['experiment_id']}; delete the "
+                              "experiment instead", details={"status": row["status"],
+                                                             "experiment_id": row["experiment_id"]})
     with services.db.transaction() as conn:
         children = submission_store.active_children(conn, submission_id)
         if children:

@@ -37,6 +37,7 @@ def submission(row, include_fitness_func=False, public_url=None):
         "params": params,
         "fitness_func_entry": row["fitness_func_entry"],
         "parent_id": row["parent_id"],
+        "experiment_id": row["experiment_id"],
         "problem": row["problem"],
         "problem_params": json.loads(row["problem_params"]) if row["problem_params"] else None,
         "progress": {

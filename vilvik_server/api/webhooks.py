@@ -14,7 +14,7 @@ from ..auth import require_scope
 from ..idempotency import idempotent
 from ..ids import now, rfc3339
 from ..store import webhooks as webhook_store
-from ..webhooks import ALL, SUBMISSION_EVENTS, endpoints, signing, validate_url
+from ..webhooks import ALL, ENDPOINT_EVENTS, endpoints, signing, validate_url
 from . import represent
 from .schemas import ListQuerySchema, list_schema
 
@@ -23,9 +23,9 @@ blp = Blueprint("webhooks", __name__, description="Webhook endpoints and their d
 
 def event_filter(**kwargs):
     """An events filter field: event types, or ["*"] for all."""
-    return fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
+    return fields.List(fields.String(validate=validate.OneOf((ALL,) + ENDPOINT_EVENTS)),
                        validate=validate.Length(min=1, max=10), metadata={
-                           "description": f"event types to send ({', '.join(SUBMISSION_EVENTS)}), or [\"*\"]"
+                           "description": f"event types to send ({', '.join(ENDPOINT_EVENTS)}), or [\"*\"]"
                                           " for all"}, **kwargs)
 
 

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import billing, claim_loop
+from ..experiments import tracking as experiment_tracking
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
@@ -51,6 +52,7 @@ class Executor:
                 billing.settle(conn, submission_store.get_any(conn, submission_id), cpu_seconds=None,
                                error_code="worker_lost", settings=self.settings)
                 webhook_events.record_submission_event(conn, self.settings, submission_id)
+                experiment_tracking.run_ended(conn, self.settings, submission_id)
         for submission_id in requeued:
             log.warning("re-queued submission %s left running by a previous server", submission_id)
         for submission_id in failed:
@@ -248,6 +250,7 @@ class Executor:
                     body["interpretation"] = _interpretation(row, body)
                 result_store.insert(conn, row["account_id"], submission_id, body, resume_state)
             webhook_events.record_submission_event(conn, self.settings, submission_id)
+            experiment_tracking.run_ended(conn, self.settings, submission_id)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
 

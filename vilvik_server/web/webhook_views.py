@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from .. import errors
 from ..api.webhooks import EndpointCreateSchema, delivery_body, endpoint_body
 from ..store import webhooks as webhook_store
-from ..webhooks import ALL, SUBMISSION_EVENTS, endpoints
+from ..webhooks import ALL, ENDPOINT_EVENTS, endpoints
 from . import forms
 from .session import login_required
 
@@ -40,7 +40,7 @@ def index():
     page = webhook_store.list_endpoints(db.connection(), g.account_id, request.args.get("cursor"), PAGE_ROWS)
     return render_template("web/webhooks.html", endpoints=[endpoint_body(row) for row in page.rows], page=page,
                            created=created, form=form, errors=field_errors, message=message,
-                           event_types=(ALL,) + SUBMISSION_EVENTS), status
+                           event_types=(ALL,) + ENDPOINT_EVENTS), status
 
 
 @blp.route("/webhooks/<webhook_id>")
