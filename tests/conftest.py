@@ -1,4 +1,5 @@
 """Fixtures: a Flask app on a temporary instance, and a real server process on a free port."""
+import fcntl
 import json
 import os
 import re
@@ -24,6 +25,38 @@ OVERVIEW_BODY = ('{"name":"smoke test","num_generations":10,"sol_per_pop":4,"num
                  '"num_parents_mating":2,"init_range_low":-1,"init_range_high":1,'
                  '"fitness_func":"def fitness_func(ga, sol, idx): return sum(sol)\\n",'
                  '"fitness_func_entry":"fitness_func"}')
+
+
+UID_BLOCK = 64  # uids reserved per test session; servers in one session run one after another
+_uid_block_locks = []
+
+
+def pytest_configure(config):
+    """Give every server this session starts a jail uid range no other Vilvik on this machine uses.
+
+    A development server runs its jobs as uids 60000+ (the default SANDBOX_UID_BASE); each
+    concurrent test session takes the first free block above it, held by an flock for its
+    lifetime, so the attack tests' check for left-over jail processes sees only our own.
+    """
+    if "VILVIK_SANDBOX_UID_BASE" in os.environ:
+        return
+    for block in range(1, 4096 // UID_BLOCK):
+        handle = open(os.path.join("/tmp", f"vilvik-test-uids-{block}.lock"), "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _uid_block_locks.append(handle)
+        os.environ["VILVIK_SANDBOX_UID_BASE"] = str(60000 + block * UID_BLOCK)
+        return
+    raise RuntimeError("no free jail uid block for this test session")
+
+
+def jail_uids():
+    """The uids this session's servers run jobs as."""
+    base = int(os.environ["VILVIK_SANDBOX_UID_BASE"])
+    return range(base, base + UID_BLOCK)
 
 
 _LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "ip6-localhost")

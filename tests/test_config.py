@@ -61,3 +61,11 @@ def test_a_secret_can_come_from_a_file(tmp_path):
     assert load_settings(str(tmp_path), environ={"VILVIK_SECRET_KEY_FILE": str(secret)})["SECRET_KEY"] == "from-a-file"
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_settings(str(tmp_path), environ={"VILVIK_SECRET_KEY_FILE": str(tmp_path / "missing")})
+
+
+def test_the_jail_uid_range_must_fit_every_slot(tmp_path):
+    assert load_settings(str(tmp_path), {"SANDBOX_UID_BASE": 64000, "WORKERS": 96}, environ={})["SANDBOX_UID_BASE"] == 64000
+    with pytest.raises(ConfigError, match="SANDBOX_UID_BASE"):
+        load_settings(str(tmp_path), {"SANDBOX_UID_BASE": 64000, "WORKERS": 97}, environ={})
+    with pytest.raises(ConfigError, match="SANDBOX_UID_BASE"):
+        load_settings(str(tmp_path), {"SANDBOX_UID_BASE": 1000}, environ={})

@@ -18,6 +18,7 @@ class Services:
     executor: object
     limiter: object = None
     deliveries: object = None  # the webhook delivery loop (webhooks/delivery.py)
+    instance_lock: object = None  # held by a server that runs work (engine/leases.py)
 
 
 def create_app(test_config=None, *, start_executor=False):
@@ -25,6 +26,7 @@ def create_app(test_config=None, *, start_executor=False):
     from flask import Flask
 
     from . import api, config, db, errors, http, metrics, ratelimit, web
+    from .engine import leases
     from .engine.executor import Executor
     from .webhooks.delivery import Deliverer
 
@@ -32,13 +34,16 @@ def create_app(test_config=None, *, start_executor=False):
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     settings = config.load_settings(app.instance_path, overrides=test_config)
+    # A server that runs work holds its instance: a second one stops here, before touching a row.
+    lock = leases.acquire_instance_lock(app.instance_path) if start_executor else None
     _configure_logging(settings["LOG_LEVEL"])
     app.config.update(SECRET_KEY=settings["SECRET_KEY"], MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
                       VILVIK=settings)
     db.migrate(settings["DATABASE"])
     database = db.Database(settings["DATABASE"])
-    executor = Executor(database, settings)
-    app.extensions["vilvik"] = Services(settings, database, executor, deliveries=Deliverer(database, settings))
+    executor = Executor(database, settings, owner_prefix=leases.instance_prefix(app.instance_path))
+    app.extensions["vilvik"] = Services(settings, database, executor, deliveries=Deliverer(database, settings),
+                                        instance_lock=lock)
     http.init_app(app)
     app.extensions["vilvik"].limiter = ratelimit.init_app(app, settings)
     api.init_app(app)

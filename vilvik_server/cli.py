@@ -36,10 +36,11 @@ def main(argv=None):
 
     from .config import ConfigError
     from .db import DatabaseTooNew
+    from .engine.leases import InstanceLocked
 
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, DatabaseTooNew, CommandError) as exc:
+    except (ConfigError, DatabaseTooNew, CommandError, InstanceLocked) as exc:
         print(f"vilvik-server: {exc}", file=sys.stderr)
         return 2
 

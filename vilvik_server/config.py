@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from vilvik_sandbox.privileges import MAX_SLOTS, UID_BASE
+
 
 class ConfigError(Exception):
     """A setting has a value that cannot be used."""
@@ -32,6 +34,17 @@ def _int_at_least(minimum):
         value = int(str(text).strip()) if not isinstance(text, int) else text
         if value < minimum:
             raise ValueError(f"must be >= {minimum}")
+        return value
+    return parse
+
+
+def _int_between(minimum, maximum):
+    at_least = _int_at_least(minimum)
+
+    def parse(text):
+        value = at_least(text)
+        if value > maximum:
+            raise ValueError(f"must be <= {maximum}")
         return value
     return parse
 
@@ -103,6 +116,8 @@ SETTINGS = [
             "Largest output a run may send back (progress and result), in bytes."),
     Setting("SHUTDOWN_GRACE_SECONDS", 20, _non_negative_float,
             "On SIGTERM, how long running jobs may finish before they are stopped and re-queued."),
+    Setting("LEASE_SECONDS", 30, _positive_float,
+            "How long a running submission stays its owner's without a renewal; then it is re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
     Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
             "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),
@@ -126,6 +141,9 @@ SETTINGS = [
     Setting("WEBHOOK_ALLOW_PRIVATE", False, parse_bool, "Allow private and loopback webhook targets."),
     Setting("WEBHOOK_DELIVERY", True, parse_bool,
             "Send webhook deliveries from this process (off: another process sends the outbox)."),
+    Setting("SANDBOX_UID_BASE", 60000, _int_between(UID_BASE, UID_BASE + MAX_SLOTS - 1),
+            "First uid of this node's jobs when run as root: slot n runs as SANDBOX_UID_BASE + n. "
+            "Give every server or worker on one machine a range of its own (WORKERS uids wide)."),
     Setting("SANDBOX_ALLOW_DEGRADED", False, parse_bool,
             "Run jobs even when a sandbox layer is missing (logs loudly; never on a shared host)."),
     Setting("METRICS_ENABLED", False, parse_bool, "Serve GET /metrics in the Prometheus text format."),
@@ -164,6 +182,9 @@ def load_settings(instance_path, overrides=None, environ=None):
             values[name] = None if value is None else setting.parse(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {name}={value!r} is invalid: {exc}") from None
+    if values["SANDBOX_UID_BASE"] + values["WORKERS"] > UID_BASE + MAX_SLOTS:
+        raise ConfigError(f"settings SANDBOX_UID_BASE + WORKERS must stay within the jail's uids "
+                          f"({UID_BASE}..{UID_BASE + MAX_SLOTS - 1})")
     if not values["DATABASE"]:
         values["DATABASE"] = os.path.join(instance_path, "vilvik.sqlite3")
     if not values["SECRET_KEY"]:

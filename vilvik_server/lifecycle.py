@@ -6,7 +6,9 @@ from marshmallow import ValidationError
 
 from . import billing, errors, submitting
 from .api.ga_params import GAParamsSchema
+from .engine import leases
 from .experiments import tracking as experiment_tracking
+from .ids import now
 from .store import results as result_store
 from .store import submissions as submission_store
 from .webhooks import events as webhook_events
@@ -18,7 +20,8 @@ CONTINUE_OVERRIDES = ("stop_criteria", "mutation_probability", "mutation_percent
 
 
 def cancel(services, account_id, submission_id):
-    """Cancel a queued or running submission; returns its row as it ended."""
+    """Cancel a queued or running submission; returns its row as it ended (still `running` if its owner has
+    not stopped it within CANCEL_WAIT: the request stands, and the run ends cancelled)."""
     row = _get(services, account_id, submission_id)
     if row["status"] == "queued":
         with services.db.transaction() as conn:
@@ -30,11 +33,12 @@ def cancel(services, account_id, submission_id):
         row = _get(services, account_id, submission_id)  # it was claimed meanwhile
     if row["status"] == "running":
         deadline = time.monotonic() + CANCEL_WAIT
-        # The dispatcher registers a run just after claiming it: retry briefly if we came between.
-        while not services.executor.cancel(submission_id) and time.monotonic() < deadline:
-            time.sleep(0.02)
-            if _get(services, account_id, submission_id)["status"] != "running":
-                break
+        # Durable, so whichever process runs it (this one, another server, a worker) stops it.
+        with services.db.transaction() as conn:
+            submission_store.request_cancel(conn, submission_id)
+        services.executor.cancel(submission_id)  # running here: no need to wait for the next look
+        if lease_expired(row):
+            leases.recover(services.db, services.settings)  # its owner is gone: it ends cancelled now
         services.executor.wait_terminal(submission_id, max(0.0, deadline - time.monotonic()))
         row = _get(services, account_id, submission_id)
     if row["status"] in ("succeeded", "failed"):
@@ -85,6 +89,10 @@ def continue_(services, account_id, parent_id, data):
                    webhook_url=parent["webhook_url"],
                    webhook_events=json.loads(parent["webhook_events"]) if parent["webhook_events"] else None)
     return submitting.accept(services, account_id, request, parent_id=parent_id)
+
+
+def lease_expired(row):
+    return row["lease_until"] is None or row["lease_until"] < now()
 
 
 def _get(services, account_id, submission_id):

@@ -6,7 +6,11 @@ hard rlimits. A job has ctypes: it can make any system call it likes, and run ma
 code too, so the filter (with its architecture check) is what stands, not the absence
 of shellcode.
 """
+import os
+
 import pytest
+
+from conftest import jail_uids
 
 SYSCALL = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
            "def fitness_func(ga, solution, idx):\n    libc.syscall({args})\n    return 1.0\n")
@@ -125,3 +129,15 @@ def test_terminal_injection(hostile):
     source = ("import fcntl, termios\ndef fitness_func(ga, solution, idx):\n"
               "    fcntl.ioctl(0, termios.TIOCSTI, b'x')\n    return 1.0\n")
     hostile.expect(source, "sandbox_violation")
+
+
+def test_a_job_runs_as_a_uid_of_its_servers_own_range(hostile):
+    # Two Vilvik nodes on one machine must never share a jail uid (RLIMIT_NPROC and signals are
+    # per uid): each runs its jobs as SANDBOX_UID_BASE onwards; in a user namespace, as our own uid.
+    submission = hostile.expect("import os\ndef fitness_func(ga, solution, idx):\n    return float(os.getuid())\n",
+                                None)
+    uid = int(hostile.result(submission)["best_solution_fitness"])
+    if os.geteuid() == 0:
+        assert uid in jail_uids()[:2]
+    else:
+        assert uid == os.getuid()

@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from conftest import jail_uids
+
 from .conftest import assert_no_jail_processes
 
 
@@ -22,7 +24,7 @@ def canaries():
         yield []
         return
     started = []
-    for uid in (60000, 60001):
+    for uid in jail_uids()[:2]:
         started.append(subprocess.Popen(["sleep", "120"], user=uid,
                                         group=uid, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
     yield started

@@ -58,6 +58,15 @@ def test_a_bad_field_is_a_validation_error_naming_it(sdk):
     error = caught.value
     assert error.status == 422 and error.code == "validation_error"
     assert "num_parents_mating" in error.fields and "num_parents_mating" in error.message
+    assert error.param == "num_parents_mating"
+    assert error.doc_url.endswith("/docs/errors#validation_error") and error.doc_url in str(error)
+
+
+def test_a_misspelt_field_is_named_with_a_suggestion(sdk):
+    with pytest.raises(vilvik.ValidationError) as caught:
+        sdk.submissions.create(SUM, **dict(SMALL, mutation_probabilty=0.1))
+    assert caught.value.param == "mutation_probabilty"
+    assert "did you mean mutation_probability?" in caught.value.message
 
 
 def test_source_that_does_not_compile_is_a_validation_error(sdk):

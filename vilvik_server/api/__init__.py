@@ -42,6 +42,11 @@ def init_app(app):
 
     for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, service):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(PREFIX):
+            # /api/v1//submissions is no route: a 404 in our error shape, not werkzeug's HTML
+            # 308 to the merged path (which a client would follow with its body dropped).
+            rule.merge_slashes = False
 
     @app.route(f"{PREFIX}/docs/assets/<path:filename>")
     def swagger_ui_assets(filename):

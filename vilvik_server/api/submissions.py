@@ -77,9 +77,13 @@ class SubmissionCancel(MethodView):
     @require_scope("submissions:write")
     @idempotent
     @blp.response(200, SubmissionSchema)
+    @blp.alt_response(202, schema=SubmissionSchema, success=True,
+                      description="the cancel is recorded but the run has not stopped yet; it will end cancelled")
     def post(self, submission_id):
         """Cancel: a queued run never starts and costs nothing; a running one stops within a second."""
         row = lifecycle.cancel(current_app.extensions["vilvik"], g.account_id, submission_id)
+        if row["status"] == "running":
+            return represent.submission(row), 202
         return represent.submission(row)
 
 

@@ -3,38 +3,53 @@
 A dispatcher thread claims the oldest queued row with a conditional UPDATE
 (queued -> running) whenever a seat is free, and hands it to a thread pool of
 WORKERS threads; each run goes through `job.execute()` and its outcome is stored
-in one transaction. On start, runs a dead server left `running` are re-queued
-(or failed with worker_lost after a second loss). `stop()` stops claiming, lets
+in one transaction. Each claimed row names this process as its owner, with a lease
+renewed while it runs (leases.py); on start, runs a dead server left `running` are
+re-queued (or failed with worker_lost after a second loss). `stop()` stops claiming, lets
 running jobs finish within a grace period, then stops and re-queues the rest.
 """
 import json
 import logging
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from vilvik_sandbox.privileges import UID_BASE
 
 from .. import billing, claim_loop
 from ..experiments import tracking as experiment_tracking
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
-from . import job
+from . import job, leases
 from .zygote import Zygote
 
 log = logging.getLogger("vilvik.executor")
 PROGRESS_MIN_INTERVAL = 0.1  # seconds between progress writes of one run
+TERMINAL_POLL = 0.25  # seconds between looks at a run that may end in another process
+
+
+def first_slot(settings):
+    """This node's first sandbox slot: its jobs run as uids SANDBOX_UID_BASE onwards, one per slot."""
+    return settings["SANDBOX_UID_BASE"] - UID_BASE
 
 
 class Executor:
-    def __init__(self, db, settings):
+    def __init__(self, db, settings, owner_prefix=None):
         self.db = db
         self.settings = settings
+        # Runs this executor claims are owned by this process, under its instance's prefix.
+        self.owner_prefix = owner_prefix or f"local:anonymous-{secrets.token_hex(4)}"
+        self.owner = leases.process_owner(self.owner_prefix)
+        self._leases = leases.LeaseKeeper(db, settings, self.owner, self.cancel)
         self.workers = settings["WORKERS"]
         self.zygote = Zygote()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._seats = threading.BoundedSemaphore(max(self.workers, 1))
-        self._free_slots = list(range(self.workers))
+        self._first_slot = first_slot(settings)
+        self._free_slots = list(range(self._first_slot, self._first_slot + self.workers))
         self._slots_lock = threading.Lock()
         self._running = {}  # submission id -> job.Stop, from claim to stored outcome
         self._waiters = {}  # submission id -> threading.Event set when it is terminal
@@ -45,21 +60,17 @@ class Executor:
     # -- life cycle -------------------------------------------------------------------------
 
     def start(self, dispatch=True):
-        """Recover orphans, start the zygote (from the calling, main thread) and the dispatcher."""
-        with self.db.transaction() as conn:
-            requeued, failed = submission_store.recover_orphans(conn)
-            for submission_id in failed:
-                billing.settle(conn, submission_store.get_any(conn, submission_id), cpu_seconds=None,
-                               error_code="worker_lost", settings=self.settings)
-                webhook_events.record_submission_event(conn, self.settings, submission_id)
-                experiment_tracking.run_ended(conn, self.settings, submission_id)
-        for submission_id in requeued:
-            log.warning("re-queued submission %s left running by a previous server", submission_id)
-        for submission_id in failed:
-            log.error("failed submission %s with worker_lost: lost twice", submission_id)
+        """Recover orphans, start the zygote (from the calling, main thread) and the dispatcher.
+
+        Runs an earlier process of this instance left running are recovered at once (the
+        caller holds the instance lock, so that process is dead); other owners' only when
+        their lease has expired.
+        """
+        leases.recover(self.db, self.settings, dead_owner_like=leases.like_prefix(self.owner_prefix))
         ready = self.zygote.start()
         self._log_sandbox(ready["sandbox"])
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="vilvik-job")
+        self._leases.start()
         if dispatch:
             self._dispatcher = threading.Thread(target=self._dispatch_loop, name="vilvik-dispatcher", daemon=True)
             self._dispatcher.start()
@@ -90,15 +101,21 @@ class Executor:
         return True
 
     def wait_terminal(self, submission_id, timeout):
-        """Wait (holding no connection or seat) until the submission ends here, or `timeout` passes."""
+        """Wait (holding no seat) until the submission ends, here or in another process, or `timeout` passes."""
         with self._waiters_lock:
             event = self._waiters.setdefault(submission_id, threading.Event())
         try:
-            conn = self.db.connection()
-            row = submission_store.get_any(conn, submission_id)
-            if row is None or row["status"] in submission_store.TERMINAL:
-                return True
-            return event.wait(timeout)
+            deadline = time.monotonic() + timeout
+            while True:
+                row = submission_store.get_any(self.db.connection(), submission_id)
+                if row is None or row["status"] in submission_store.TERMINAL:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                # Woken at once when it ends here; another process's ending is seen by polling.
+                if event.wait(min(remaining, TERMINAL_POLL)):
+                    event.clear()
         finally:
             with self._waiters_lock:
                 self._waiters.pop(submission_id, None)
@@ -123,13 +140,14 @@ class Executor:
             stop.reason = "shutdown"
         if self._pool:
             self._pool.shutdown(wait=True)
+        self._leases.stop()
         self.zygote.close()
 
     # -- dispatching ------------------------------------------------------------------------
 
     def run_until_idle(self):
         """Run queued submissions one at a time in this thread until none is left (tests, burst mode)."""
-        while self._run_next(slot=0):
+        while self._run_next(slot=self._first_slot):
             pass
 
     def _dispatch_loop(self):
@@ -141,7 +159,8 @@ class Executor:
         if self._stopping.is_set() or not self.sandbox_usable:
             return None
         with self.db.transaction() as conn:
-            row = submission_store.claim_next(conn, self.settings["MAX_ACTIVE"])
+            row = submission_store.claim_next(conn, self.settings["MAX_ACTIVE"], self.owner,
+                                              leases.lease_until(self.settings["LEASE_SECONDS"]))
             if row is not None:
                 # Registered before the claim commits, so a cancel never finds it running but unknown.
                 self._running[row["id"]] = job.Stop()

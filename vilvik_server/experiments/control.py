@@ -1,7 +1,8 @@
 """Cancel and delete: what a user does to an experiment after accepting it."""
 import time
 
-from .. import billing, errors
+from .. import billing, errors, lifecycle
+from ..engine import leases
 from ..store import experiments as experiment_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
@@ -34,14 +35,15 @@ def cancel(services, account_id, experiment_id):
                 billing.settle(conn, run, cpu_seconds=None, settings=settings)
                 webhook_events.record_submission_event(conn, settings, submission_id)
                 tracking.run_ended(conn, settings, submission_id)
-    running = experiment_store.run_ids(db.connection(), experiment_id, "running")
+        # Durable, so whichever process runs each (this one, another server, a worker) stops it.
+        running = [submission_id for submission_id in experiment_store.run_ids(conn, experiment_id, "running")
+                   if submission_store.request_cancel(conn, submission_id)]
     deadline = time.monotonic() + CANCEL_WAIT
     for submission_id in running:
-        # The dispatcher registers a run just after claiming it: retry briefly if we came between.
-        while not services.executor.cancel(submission_id) and time.monotonic() < deadline:
-            time.sleep(0.02)
-            if submission_store.get_any(db.connection(), submission_id)["status"] != "running":
-                break
+        services.executor.cancel(submission_id)  # running here: no need to wait for the next look
+    if any(lifecycle.lease_expired(submission_store.get_any(db.connection(), submission_id))
+           for submission_id in running):
+        leases.recover(db, settings)  # their owner is gone: they end cancelled now
     for submission_id in running:
         services.executor.wait_terminal(submission_id, max(0.0, deadline - time.monotonic()))
     return get(db.connection(), account_id, experiment_id)

@@ -12,7 +12,6 @@ import math
 import warnings
 
 import numpy
-from scipy import stats as scipy_stats
 
 PERCENTILES = (10, 50, 90)
 
@@ -73,6 +72,8 @@ def cells(cell_params, runs):
 
 def mann_whitney_p(sample, reference):
     """Two-sided Mann-Whitney U p-value of `sample` against `reference` (scipy.stats)."""
+    from scipy import stats as scipy_stats  # imported on first use: it costs a second at start-up
+
     with warnings.catch_warnings(), numpy.errstate(all="ignore"):
         warnings.simplefilter("ignore")  # samples of one value, or infinities: the p-value says enough
         p_value = float(scipy_stats.mannwhitneyu(sample, reference, alternative="two-sided").pvalue)

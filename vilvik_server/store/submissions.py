@@ -63,14 +63,59 @@ def queue_counts(conn):
     return counts
 
 
-def claim_next(conn, max_active_per_account):
-    """Move the oldest queued submission whose account has a free seat to running; returns it, or None."""
+def claim_next(conn, max_active_per_account, owner=None, lease_until=None):
+    """Move the oldest queued submission whose account has a free seat to running, owned by `owner`
+    until `lease_until`; returns it, or None."""
     return conn.execute(
-        "UPDATE submissions SET status = 'running', started_at = ?, attempts = attempts + 1"
+        "UPDATE submissions SET status = 'running', started_at = ?, attempts = attempts + 1,"
+        " owner = ?, lease_until = ?, cancel_requested_at = NULL"
         " WHERE seq = (SELECT q.seq FROM submissions q WHERE q.status = 'queued' AND"
         "   (SELECT count(*) FROM submissions r WHERE r.account_id = q.account_id AND r.status = 'running') < ?"
         "   ORDER BY q.seq LIMIT 1)"
-        " AND status = 'queued' RETURNING *", (now(), max_active_per_account)).fetchone()
+        " AND status = 'queued' RETURNING *", (now(), owner, lease_until, max_active_per_account)).fetchone()
+
+
+def renew_leases(conn, owner, lease_until):
+    """Extend the lease of every run `owner` holds; returns how many it holds."""
+    return conn.execute("UPDATE submissions SET lease_until = ? WHERE owner = ? AND status = 'running'",
+                        (lease_until, owner)).rowcount
+
+
+def take_over(conn, submission_id, attempt, owner, lease_until):
+    """A run's attempt has a new owner (the worker that started it); False if it is not that attempt."""
+    return conn.execute("UPDATE submissions SET owner = ?, lease_until = ? WHERE id = ? AND status = 'running'"
+                        " AND attempts = ?", (owner, lease_until, submission_id, attempt)).rowcount == 1
+
+
+def renew_lease(conn, submission_id, attempt, owner, lease_until):
+    """Extend one run's lease while `owner` still holds this attempt of it."""
+    return conn.execute("UPDATE submissions SET lease_until = ? WHERE id = ? AND status = 'running'"
+                        " AND attempts = ? AND owner = ?", (lease_until, submission_id, attempt, owner)).rowcount == 1
+
+
+def request_cancel(conn, submission_id):
+    """Record a durable cancel request on a running submission; False if it is not running."""
+    return conn.execute("UPDATE submissions SET cancel_requested_at = coalesce(cancel_requested_at, ?)"
+                        " WHERE id = ? AND status = 'running'", (now(), submission_id)).rowcount == 1
+
+
+def cancel_requests(conn, owner_like):
+    """Running submissions with a cancel request whose owner matches the LIKE pattern `owner_like`."""
+    return conn.execute("SELECT id, attempts, owner FROM submissions WHERE status = 'running'"
+                        " AND cancel_requested_at IS NOT NULL AND owner LIKE ? ESCAPE '\\'", (owner_like,)).fetchall()
+
+
+def running_owned(conn, owner_like):
+    """Running submissions whose owner matches the LIKE pattern `owner_like`: (id, attempts, owner)."""
+    return conn.execute("SELECT id, attempts, owner, cancel_requested_at FROM submissions"
+                        " WHERE status = 'running' AND owner LIKE ? ESCAPE '\\'", (owner_like,)).fetchall()
+
+
+def extend_leases(conn, owner_like, lease_until):
+    """Give every running row whose owner matches `owner_like` a lease until at least `lease_until`."""
+    return conn.execute("UPDATE submissions SET lease_until = ? WHERE status = 'running' AND owner LIKE ? ESCAPE '\\'"
+                        " AND (lease_until IS NULL OR lease_until < ?)",
+                        (lease_until, owner_like, lease_until)).rowcount
 
 
 def record_progress(conn, submission_id, generations_completed, best_fitness, mean_fitness):
@@ -86,37 +131,50 @@ def record_sandbox(conn, submission_id, sandbox, versions):
 
 
 def finish(conn, submission_id, status, *, usage, error=None, logs=None, generations_completed=None,
-           best_fitness=None):
-    """Move a running submission to a terminal status; False if it was not running."""
+           best_fitness=None, attempt=None):
+    """Move a running submission (this `attempt` of it, if given) to a terminal status; False if it was not
+    running."""
     cursor = conn.execute(
         "UPDATE submissions SET status = ?, finished_at = ?, cpu_seconds = ?, wall_seconds = ?,"
-        " peak_memory_bytes = ?, error = ?, logs = ?,"
+        " peak_memory_bytes = ?, error = ?, logs = ?, owner = NULL, lease_until = NULL,"
         " generations_completed = coalesce(?, generations_completed), best_fitness = coalesce(?, best_fitness)"
-        " WHERE id = ? AND status = 'running'",
+        " WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)",
         (status, now(), usage.get("cpu_seconds"), usage.get("wall_seconds"), usage.get("peak_memory_bytes"),
          json.dumps(error) if error else None, logs, generations_completed,
-         json.dumps(best_fitness) if best_fitness is not None else None, submission_id))
+         json.dumps(best_fitness) if best_fitness is not None else None, submission_id, attempt, attempt))
     return cursor.rowcount == 1
 
 
-def requeue(conn, submission_id):
+def requeue(conn, submission_id, attempt=None):
     """Put a running submission back in the queue (its server is stopping)."""
     cursor = conn.execute(
-        "UPDATE submissions SET status = 'queued', started_at = NULL, attempts = attempts - 1"
-        " WHERE id = ? AND status = 'running'", (submission_id,))
+        "UPDATE submissions SET status = 'queued', started_at = NULL, attempts = attempts - 1,"
+        " owner = NULL, lease_until = NULL WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)",
+        (submission_id, attempt, attempt))
     return cursor.rowcount == 1
 
 
-def recover_orphans(conn):
-    """At start-up: runs left `running` by a dead server are re-queued, or failed after a second loss."""
-    error = json.dumps({"code": "worker_lost", "message": "the server stopped twice while running this"})
+def recover_orphans(conn, *, dead_owner_like=None):
+    """Runs whose owner is gone: their lease expired (or, `dead_owner_like`, their owner is known dead).
+
+    A run with a cancel request ends cancelled; one lost MAX_ATTEMPTS times is failed with
+    worker_lost; the rest are re-queued. Returns (requeued, failed, cancelled) ids.
+    """
+    stamp = now()
+    orphan = ("status = 'running' AND (lease_until IS NULL OR lease_until < ?"
+              " OR (? IS NOT NULL AND owner LIKE ? ESCAPE '\\'))")
+    args = (stamp, dead_owner_like, dead_owner_like)
+    cancelled = conn.execute(
+        f"UPDATE submissions SET status = 'cancelled', finished_at = ?, owner = NULL, lease_until = NULL"
+        f" WHERE {orphan} AND cancel_requested_at IS NOT NULL RETURNING id", (stamp, *args)).fetchall()
+    error = json.dumps({"code": "worker_lost", "message": "the process running this was lost twice"})
     failed = conn.execute(
-        "UPDATE submissions SET status = 'failed', finished_at = ?, error = ?"
-        " WHERE status = 'running' AND attempts >= ? RETURNING id", (now(), error, MAX_ATTEMPTS)).fetchall()
+        f"UPDATE submissions SET status = 'failed', finished_at = ?, error = ?, owner = NULL, lease_until = NULL"
+        f" WHERE {orphan} AND attempts >= ? RETURNING id", (stamp, error, *args, MAX_ATTEMPTS)).fetchall()
     requeued = conn.execute(
-        "UPDATE submissions SET status = 'queued', started_at = NULL WHERE status = 'running' RETURNING id"
-    ).fetchall()
-    return [row["id"] for row in requeued], [row["id"] for row in failed]
+        f"UPDATE submissions SET status = 'queued', started_at = NULL, owner = NULL, lease_until = NULL"
+        f" WHERE {orphan} RETURNING id", args).fetchall()
+    return [row["id"] for row in requeued], [row["id"] for row in failed], [row["id"] for row in cancelled]
 
 
 def set_reservation(conn, submission_id, micros):
