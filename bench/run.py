@@ -166,7 +166,7 @@ def sandbox_cost(args):
 
     spec = {"params": {k: v for k, v in dict(JOB, num_generations=1).items() if k != "fitness_func"},
             "fitness_func": JOB["fitness_func"], "entry": "fitness_func"}
-    from vilvik_server.api.ga_params import GAParamsSchema, effective_params
+    from vilvik_server.domain.ga_params import GAParamsSchema, effective_params
     spec["params"] = effective_params(GAParamsSchema().load(spec["params"]))
     zygote = Zygote()
     zygote.start()

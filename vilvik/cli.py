@@ -29,6 +29,10 @@ EXIT_CODES = """exit codes:
   130  interrupted (Ctrl-C); the run goes on"""
 
 
+MISSING_KEY = ("no API key: set VILVIK_API_KEY (export VILVIK_API_KEY=vk_...) or pass --api-key vk_...; "
+               "a server started with scripts/run keeps its development key in instance/dev-api-key")
+
+
 class UsageError(Exception):
     """Bad command-line input found after argparse (a job file that is not a JSON object, ...)."""
 
@@ -48,7 +52,8 @@ def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print machine-readable JSON on stdout (errors as JSON on stderr)")
-    common.add_argument("--api-key", default=argparse.SUPPRESS, help="API key (default: $VILVIK_API_KEY)")
+    common.add_argument("--api-key", default=argparse.SUPPRESS,
+                        help="API key (default: $VILVIK_API_KEY, or $VILVIK_KEY)")
     common.add_argument("--base-url", default=argparse.SUPPRESS,
                         help="API base URL, e.g. http://127.0.0.1:5000/api/v1 (default: $VILVIK_BASE_URL)")
 
@@ -104,6 +109,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
     client = Client(api_key=getattr(args, "api_key", None), base_url=getattr(args, "base_url", None))
+    if not client.api_key:
+        client.close()
+        return _fail(args, USAGE, {"code": "unauthenticated", "message": MISSING_KEY})
     try:
         return COMMANDS[args.command](client, args)
     except UsageError as exc:

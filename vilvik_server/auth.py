@@ -5,12 +5,9 @@ import time
 from flask import current_app, g, request
 
 from . import errors
+from .domain.scopes import SCOPES
 from .store import keys as key_store
 
-SCOPES = (
-    "submissions:read", "submissions:write", "results:read", "credits:read",
-    "webhooks:read", "webhooks:write", "keys:write",
-)
 LAST_USED_RESOLUTION = 60  # seconds: last_used_at is not rewritten on every request
 
 

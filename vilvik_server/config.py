@@ -100,8 +100,9 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("PUBLIC_URL", "http://127.0.0.1:5000", _url,
-            "Base of every absolute URL the API returns (status_url, result_url, next_url)."),
+    Setting("PUBLIC_URL", None, _url,
+            "Base of every absolute URL the API returns (status_url, result_url, next_url, webhook links);"
+            " default: the address `serve` listens on."),
     Setting("DATABASE", None, _text,
             "Path of the SQLite database; default vilvik.sqlite3 in the instance folder."),
     Setting("SECRET_KEY", None, _text,
@@ -109,7 +110,9 @@ SETTINGS = [
     Setting("WORKERS", os.cpu_count() or 1, _int_at_least(0),
             "Concurrent runs on this node; 0 runs no executor (an accept-only node)."),
     Setting("MAX_BODY_BYTES", 262144, _int_at_least(1024), "Largest accepted request body, in bytes."),
-    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may use."),
+    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may ask for (limits.cpu_seconds), at most."),
+    Setting("DEFAULT_CPU_SECONDS", 60, _int_at_least(1),
+            "CPU seconds a run may use when it sets no limits.cpu_seconds (never above MAX_CPU_SECONDS)."),
     Setting("MAX_WALL_SECONDS", 600, _int_at_least(1), "Wall-clock seconds one run may take."),
     Setting("MAX_MEMORY_MB", 512, _int_at_least(16), "Memory one run may use, in MiB."),
     Setting("MAX_RESULT_BYTES", 32 * 1024 * 1024, _int_at_least(65536),

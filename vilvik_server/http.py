@@ -5,7 +5,7 @@ import re
 import time
 import uuid
 
-from flask import g, request
+from flask import current_app, g, request
 
 from . import errors
 
@@ -63,3 +63,8 @@ def _finish(response):
     log.info("%s %s %s %.1fms request_id=%s key=%s", request.method, request.path, response.status_code,
              elapsed, g.get("request_id"), key["prefix"] if key else "-")
     return response
+
+
+def public_url():
+    """The server's public URL (PUBLIC_URL), that this request's bodies build absolute URLs on."""
+    return current_app.extensions["vilvik"].settings["PUBLIC_URL"]

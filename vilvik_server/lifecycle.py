@@ -5,7 +5,7 @@ import time
 from marshmallow import ValidationError
 
 from . import billing, errors, submitting
-from .api.ga_params import GAParamsSchema
+from .domain.ga_params import GAParamsSchema
 from .engine import leases
 from .experiments import tracking as experiment_tracking
 from .ids import now

@@ -1,6 +1,6 @@
 """The accept phase: turn a validated request into a queued, paid-for submission."""
 from . import billing, errors, fitness_source
-from .api.ga_params import GAParamsSchema, effective_params
+from .domain.ga_params import GAParamsSchema, effective_params
 from .store import submissions as submission_store
 
 GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
@@ -67,7 +67,7 @@ def check_size_quotas(settings, params, source):
 
 
 def run_limits(settings, asked):
-    """The run's limits: the server's ceilings, lowered where the request asks; raising one is a 422."""
+    """The run's limits: the request's, else the defaults (DEFAULT_CPU_SECONDS, the other ceilings); above a ceiling is a 422."""
     ceilings = {"cpu_seconds": settings["MAX_CPU_SECONDS"], "wall_seconds": settings["MAX_WALL_SECONDS"],
                 "memory_mb": settings["MAX_MEMORY_MB"]}
     over = {name: [f"must be <= {ceilings[name]}, this server's ceiling"]
@@ -77,4 +77,5 @@ def run_limits(settings, asked):
         raise errors.QuotaExceeded(f"limits.{name} asks for more than this server allows ({ceilings[name]})",
                                    details={"fields": {"limits": over}, "quota": f"limits.{name}",
                                             "limit": ceilings[name], "requested": asked[name]})
-    return {**ceilings, **asked}
+    defaults = dict(ceilings, cpu_seconds=min(settings["DEFAULT_CPU_SECONDS"], ceilings["cpu_seconds"]))
+    return {**defaults, **asked}

@@ -8,9 +8,8 @@ from flask import send_from_directory
 from flask_smorest import Api
 
 from .. import __version__
+from ..domain.urls import PREFIX
 from .schemas import ErrorSchema
-
-PREFIX = "/api/v1"
 
 
 class _Api(Api):
@@ -32,7 +31,8 @@ def init_app(app):
         API_SPEC_OPTIONS={
             "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
                                     "Authenticate with `Authorization: Bearer <key>`."},
-            "servers": [{"url": app.config["VILVIK"]["PUBLIC_URL"]}],
+            # Relative: the playground calls the host it was loaded from, whatever name that is.
+            "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },

@@ -1,26 +1,27 @@
 """/experiments: one job run over many seeds and a grid of parameters, with statistics.
 
-The schemas of these bodies live here rather than in schemas.py, beside the only views that use them.
+The response schemas live here rather than in schemas.py, beside the only views that use them; what a
+request may ask for is domain/experiment_inputs.py, the fan-out and statistics are experiments/.
 """
 import json
 
 from flask import Response, current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
 from ..auth import require_scope
-from ..experiments import control, fanout
-from ..experiments import represent as experiment_represent
+from ..domain import represent_experiments
+from ..domain.experiment_inputs import ExperimentCreateSchema
+from ..experiments import control, fanout, reading
+from ..http import public_url
 from ..idempotency import idempotent
-from ..ids import micros_to_credits, rfc3339
 from ..store import experiments as experiment_store
-from . import represent
-from .schemas import ListQuerySchema, SubmissionCreateSchema, list_schema
+from . import responses
+from .schemas import ListQuerySchema, list_schema
 
 blp = Blueprint("experiments", __name__,
                 description="Run one job over many seeds and a grid of parameters, and compare the results.")
-_SEED = validate.Range(0, fanout.MAX_SEED)
 EXAMPLE = {
     "name": "which mutation rate?",
     "base": {"num_generations": 50, "sol_per_pop": 20, "num_genes": 5, "num_parents_mating": 4,
@@ -29,33 +30,6 @@ EXAMPLE = {
     "seed": 1,
     "grid": {"mutation_probability": [0.05, 0.1, 0.2]},
 }
-
-
-class ExperimentCreateSchema(Schema):
-    """POST /experiments: a base job, the seeds (or how many), and an optional grid of PyGAD parameters."""
-
-    name = fields.String(load_default="", validate=validate.Length(max=200))
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                           values=fields.String(validate=validate.Length(max=500)), load_default=dict,
-                           metadata={"description": "up to 16 string keys with string values"})
-    base = fields.Dict(required=True, metadata={
-        "description": "any body of POST /submissions (custom or quick), without random_seed: what every run runs"})
-    seeds = fields.List(fields.Integer(strict=True, validate=_SEED), load_default=None,
-                        validate=validate.Length(min=1, max=100_000), metadata={
-                            "description": "the seeds every grid cell runs with (distinct); or give repeats"})
-    repeats = fields.Integer(strict=True, load_default=None, validate=validate.Range(1, 100_000), metadata={
-        "description": "runs per grid cell, with seeds derived from seed; or give seeds"})
-    seed = fields.Integer(strict=True, load_default=None, validate=_SEED, metadata={
-        "description": "with repeats: the seed the runs' seeds are derived from (default: a random one, "
-                       "shown in the response)"})
-    grid = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(allow_none=True)), load_default=dict,
-                       metadata={"description": "PyGAD parameter -> list of values; the runs are every "
-                                                "combination (grid cell) times every seed"})
-
-    @validates("metadata")
-    def _at_most_16_keys(self, value, **_):
-        if len(value) > 16:
-            raise ValidationError("at most 16 keys")
 
 
 class ExperimentListQuerySchema(ListQuerySchema):
@@ -169,10 +143,6 @@ class HistorySchema(Schema):
     cells = fields.List(fields.Nested(_CellHistory))
 
 
-def _load_submission(body):
-    return SubmissionCreateSchema().load(body)
-
-
 @blp.route("/experiments")
 class Experiments(MethodView):
     @require_scope("submissions:write")
@@ -182,14 +152,8 @@ class Experiments(MethodView):
     @blp.doc(operationId="create_experiment")
     def post(self, data):
         """Start an experiment: every grid cell x seed is a run; accepted or refused whole."""
-        services = current_app.extensions["vilvik"]
-        row, reserved = fanout.accept(services, g.account_id, data, _load_submission)
-        public_url = services.settings["PUBLIC_URL"]
-        body = {"id": row["id"], "object": "experiment", "status": "queued", "runs_total": row["runs_total"],
-                "seeds": json.loads(row["seeds"]), "seed": row["seed"],
-                "status_url": experiment_represent.url(public_url, f"/experiments/{row['id']}"),
-                "runs_url": experiment_represent.url(public_url, f"/submissions?experiment_id={row['id']}"),
-                "created_at": rfc3339(row["created_at"]), "credits_reserved": micros_to_credits(reserved)}
+        row, _ = fanout.accept(current_app.extensions["vilvik"], g.account_id, data)
+        body = represent_experiments.accepted(row, public_url())
         return body, 202, {"Location": body["status_url"]}
 
     @require_scope("submissions:read")
@@ -198,13 +162,11 @@ class Experiments(MethodView):
     @blp.doc(operationId="list_experiments")
     def get(self, query):
         """List your experiments, newest first (cursor-paginated)."""
-        services = current_app.extensions["vilvik"]
-        conn = services.db.connection()
+        conn = current_app.extensions["vilvik"].db.connection()
         page = experiment_store.list_page(conn, g.account_id, cursor=query["cursor"], limit=query["limit"])
         counts = experiment_store.counts(conn, [row["id"] for row in page.rows])
-        items = [experiment_represent.experiment(conn, row, services.settings["PUBLIC_URL"], counts[row["id"]])
-                 for row in page.rows]
-        return represent.as_response(represent.page(page, items))
+        items = [reading.experiment(conn, row, public_url(), counts[row["id"]]) for row in page.rows]
+        return responses.as_response(responses.page(page, items))
 
 
 @blp.route("/experiments/<string:experiment_id>")
@@ -214,10 +176,9 @@ class ExperimentById(MethodView):
     @blp.doc(operationId="get_experiment")
     def get(self, experiment_id):
         """Fetch an experiment: status, run counts, and (once a run ended) ranked cells and the best run."""
-        services = current_app.extensions["vilvik"]
-        conn = services.db.connection()
+        conn = current_app.extensions["vilvik"].db.connection()
         row = control.get(conn, g.account_id, experiment_id)
-        return represent.as_response(experiment_represent.experiment(conn, row, services.settings["PUBLIC_URL"]))
+        return responses.as_response(reading.experiment(conn, row, public_url()))
 
     @require_scope("submissions:write")
     @blp.response(204)
@@ -238,8 +199,7 @@ class ExperimentCancel(MethodView):
         """Cancel: queued runs never start and cost nothing; running ones stop within a second."""
         services = current_app.extensions["vilvik"]
         row = control.cancel(services, g.account_id, experiment_id)
-        return represent.as_response(experiment_represent.experiment(
-            services.db.connection(), row, services.settings["PUBLIC_URL"]))
+        return responses.as_response(reading.experiment(services.db.connection(), row, public_url()))
 
 
 @blp.route("/experiments/<string:experiment_id>/history")
@@ -252,12 +212,11 @@ class ExperimentHistory(MethodView):
     @blp.doc(operationId="get_experiment_history")
     def get(self, query, experiment_id):
         """Per cell, per generation: mean, p10, p50, p90 of the succeeded runs' best fitness so far."""
-        services = current_app.extensions["vilvik"]
-        conn = services.db.connection()
+        conn = current_app.extensions["vilvik"].db.connection()
         row = control.get(conn, g.account_id, experiment_id)
-        body = experiment_represent.history(conn, row)
+        body = reading.history(conn, row)
         if query["format"] == "csv":
-            text = experiment_represent.history_csv(body, list(json.loads(row["grid"])))
+            text = represent_experiments.history_csv(body, list(json.loads(row["grid"])))
             return Response(text, mimetype="text/csv",
                             headers={"Content-Disposition": f'attachment; filename="{row["id"]}-history.csv"'})
-        return represent.as_response(body)
+        return responses.as_response(body)

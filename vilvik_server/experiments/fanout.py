@@ -13,11 +13,12 @@ import numpy
 from marshmallow import ValidationError
 
 from .. import billing, errors, fitness_source, submitting
-from ..api.ga_params import GAParamsSchema, effective_params
+from ..domain.experiment_inputs import MAX_SEED
+from ..domain.ga_params import GAParamsSchema, effective_params
+from ..domain.inputs import SubmissionCreateSchema
 from ..store import experiments as experiment_store
 from ..store import submissions as submission_store
 
-MAX_SEED = 2**32 - 1  # seeds are PyGAD random_seed values
 GRID_PARAMS = tuple(name for name in GAParamsSchema._declared_fields if name != "random_seed")
 GA_PARAM_NAMES = frozenset(GAParamsSchema._declared_fields)
 MAX_NAME = 200
@@ -39,11 +40,8 @@ def derive_seeds(seed, repeats):
     return list(dict.fromkeys(int(value) for value in drawn))[:repeats]
 
 
-def plan(settings, body, load_submission):
-    """Check an experiment body (ExperimentCreateSchema-loaded) and build its runs; raises VilvikError.
-
-    `load_submission` validates one POST /submissions body (the API's schema) and returns it loaded.
-    """
+def plan(settings, body):
+    """Check an experiment body (ExperimentCreateSchema-loaded) and build its runs; raises VilvikError."""
     base, grid = body["base"], body.get("grid") or {}
     seeds, seed = _seeds(body)
     for name in ("random_seed",):
@@ -60,14 +58,14 @@ def plan(settings, body, load_submission):
             f"allows at most {limit} (MAX_EXPERIMENT_RUNS)",
             details={"quota": "MAX_EXPERIMENT_RUNS", "limit": limit, "requested": runs_total})
     try:
-        loaded_base = load_submission(base)
+        loaded_base = _load_submission(base)
     except ValidationError as exc:
         raise errors.ValidationFailed.for_fields({"base": exc.messages}) from None
     _check_grid_values(grid)
     cells = [dict(zip(grid, combination)) for combination in itertools.product(*grid.values())]
     runs, compiled, cpu_seconds = [], set(), None
     for index, cell in enumerate(cells):
-        loaded = _load_cell(load_submission, base, cell) if cell else loaded_base
+        loaded = _load_cell(base, cell) if cell else loaded_base
         params = effective_params({k: v for k, v in loaded.items() if k in GA_PARAM_NAMES})
         submitting.check_size_quotas(settings, params, loaded["fitness_func"])
         code = (loaded["fitness_func"], loaded["fitness_func_entry"])
@@ -87,10 +85,10 @@ def plan(settings, body, load_submission):
     return Plan(cells, seeds, seed, runs, cpu_seconds)
 
 
-def accept(services, account_id, body, load_submission):
+def accept(services, account_id, body):
     """Check, store and enqueue an experiment with every run's credits reserved; returns (row, reserved)."""
     settings = services.settings
-    checked = plan(settings, body, load_submission)
+    checked = plan(settings, body)
     submitting.check_accepting(services)
     with services.db.transaction() as conn:
         submitting.check_queue_room(conn, settings, account_id)
@@ -152,9 +150,13 @@ def _check_grid_values(grid):
             raise errors.ValidationFailed.for_fields({"grid": {name: ["values must be distinct"]}})
 
 
-def _load_cell(load_submission, base, cell):
+def _load_submission(body):
+    return SubmissionCreateSchema().load(body)
+
+
+def _load_cell(base, cell):
     try:
-        return load_submission({**base, **cell})
+        return _load_submission({**base, **cell})
     except ValidationError as exc:
         where = ", ".join(f"{name}={value!r}" for name, value in cell.items())
         fields = {}

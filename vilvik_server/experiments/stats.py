@@ -129,14 +129,3 @@ def _generations(sample):
     if not len(sample):
         return None
     return {"mean": float(sample.mean()), "p50": float(numpy.median(sample))}
-
-
-def finite(value):
-    """Non-finite floats as the API writes them ("Infinity", "-Infinity", "NaN"), so the body is JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [finite(item) for item in value]
-    return value

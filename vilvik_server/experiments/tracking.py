@@ -12,7 +12,7 @@ from ..store import experiments as experiment_store
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
-from . import represent, stats
+from . import reading, stats
 
 log = logging.getLogger("vilvik.experiments")
 COMPLETED = "experiment.completed"
@@ -47,7 +47,7 @@ def _record(conn, settings, run):
     experiment_store.record_run_end(conn, row["id"], **summary)
     if experiment_store.mark_completed(conn, run["experiment_id"]):
         experiment = experiment_store.get_any(conn, run["experiment_id"])
-        body = represent.experiment(conn, experiment, settings["PUBLIC_URL"])
+        body = reading.experiment(conn, experiment, settings["PUBLIC_URL"])
         target = {"id": None, "webhook_url": experiment["webhook_url"],
                   "webhook_events": experiment["webhook_events"]}
         webhook_events.record(conn, experiment["account_id"], COMPLETED, {"experiment": body}, submission=target)

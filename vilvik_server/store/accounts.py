@@ -99,3 +99,10 @@ def set_password_hash(conn, account_id, password_hash):
     """Give an account a new website password (a werkzeug.security hash); False if there is no account."""
     cursor = conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account_id))
     return cursor.rowcount == 1
+
+
+def list_all(conn):
+    """Every account with its count of unrevoked keys, oldest first (for the operator's list-accounts)."""
+    return conn.execute(
+        "SELECT a.*, (SELECT count(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL)"
+        " AS active_keys FROM accounts a ORDER BY a.created_at, a.email").fetchall()
