@@ -5,7 +5,7 @@ import time
 from marshmallow import ValidationError
 
 from . import billing, errors, submitting
-from .domain.ga_params import GAParamsSchema
+from .domain.ga_params import PARAM_DEFAULTS, GAParamsSchema
 from .engine import leases
 from .experiments import tracking as experiment_tracking
 from .ids import now
@@ -74,7 +74,10 @@ def continue_(services, account_id, parent_id, data):
         raise errors.Conflict(
             "only a succeeded submission, or a cancelled one that saved its state, can be continued",
             details={"status": parent["status"]})
-    params = json.loads(parent["params"])
+    # The parent's stored params hold every default; re-validated as if the user had given them, a
+    # default PyGAD clips quietly (K_tournament 3 with sol_per_pop 2) would be refused: leave defaults out.
+    params = {name: value for name, value in json.loads(parent["params"]).items()
+              if name not in PARAM_DEFAULTS or value != PARAM_DEFAULTS[name]}
     params.update({name: value for name, value in data.items() if name in CONTINUE_OVERRIDES})
     params["num_generations"] = data["num_generations"]
     try:
