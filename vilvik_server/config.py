@@ -122,6 +122,8 @@ SETTINGS = [
     Setting("LEASE_SECONDS", 30, _positive_float,
             "How long a running submission stays its owner's without a renewal; then it is re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
+    Setting("ACCOUNT_RATE_LIMIT", "1200/minute", _rate,
+            "Requests per account, all its keys together: N/second, N/minute or N/hour."),
     Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
             "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),
     Setting("RATE_LIMIT_STORAGE_URI", "memory://", _text,
