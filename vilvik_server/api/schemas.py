@@ -22,6 +22,8 @@ class SubmissionListQuerySchema(ListQuerySchema):
     created_before = fields.DateTime(load_default=None, format="iso")
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
                          metadata={"description": "name prefix"})
+    experiment_id = fields.String(load_default=None, validate=validate.Length(max=40),
+                                  metadata={"description": "only the runs of this experiment"})
 
 
 class SubmissionGetQuerySchema(Schema):
@@ -65,6 +67,7 @@ class SubmissionSchema(Schema):
     fitness_func_entry = fields.String()
     fitness_func = fields.String(metadata={"description": "only with ?include=fitness_func"})
     parent_id = fields.String(allow_none=True)
+    experiment_id = fields.String(allow_none=True, metadata={"description": "the experiment this run belongs to"})
     problem = fields.String(allow_none=True)
     problem_params = fields.Dict(allow_none=True)
     progress = fields.Dict()

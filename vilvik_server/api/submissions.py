@@ -50,7 +50,7 @@ class Submissions(MethodView):
             conn, g.account_id, status=query["status"], name=query["name"],
             created_after=parse_time(query["created_after"].isoformat()) if query["created_after"] else None,
             created_before=parse_time(query["created_before"].isoformat()) if query["created_before"] else None,
-            cursor=query["cursor"], limit=query["limit"])
+            experiment_id=query["experiment_id"], cursor=query["cursor"], limit=query["limit"])
         submissions = [represent.submission(row, public_url()) for row in page.rows]
         return responses.as_response(responses.page(page, submissions))
 

@@ -28,6 +28,7 @@ def submission(row, public_url, include_fitness_func=False):
         "params": params,
         "fitness_func_entry": row["fitness_func_entry"],
         "parent_id": row["parent_id"],
+        "experiment_id": row["experiment_id"],
         "problem": row["problem"],
         "problem_params": json.loads(row["problem_params"]) if row["problem_params"] else None,
         "progress": {
