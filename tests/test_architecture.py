@@ -116,3 +116,10 @@ def test_it_runs_jobs_without_loading_flask(module):
              f"print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in {WEB_STACK!r})))")
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.split() == []
+
+
+def test_it_keeps_no_state_in_the_sandbox_modules():
+    """What the zygote learns at start (the jail's plan, the probe's findings) lives in objects it holds."""
+    rebinding = sorted(f"{name}:{node.lineno}" for name, path in MODULES.items() if _inside(name, "vilvik_sandbox")
+                       for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Global))
+    assert rebinding == []
