@@ -14,13 +14,27 @@ def assert_error(response, status, code):
     body = response.get_json()
     assert set(body) == {"error"}
     assert body["error"]["code"] == code
+    assert body["error"]["doc_url"] == f"http://127.0.0.1:5000/docs/errors#{code}"
+    assert "param" in body["error"]
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     assert body["error"]["request_id"] == response.headers["X-Request-Id"]
     return body["error"]
 
 
 def test_an_unknown_route_is_not_found(client, owner):
-    assert_error(client.get("/api/v1/nothing-here", headers=owner.headers), 404, "not_found")
+    error = assert_error(client.get("/api/v1/nothing-here", headers=owner.headers), 404, "not_found")
+    assert error["message"] == "no such route: GET /api/v1/nothing-here"
+
+
+def test_an_unknown_object_is_not_found_by_name(client, owner):
+    error = assert_error(client.get("/api/v1/submissions/abcDEF123456", headers=owner.headers), 404, "not_found")
+    assert error["message"] == "no submission abcDEF123456"
+
+
+@pytest.mark.parametrize("path", ["/api/v1//submissions", "/api/v1/submissions//abcDEF123456"])
+def test_a_doubled_slash_is_no_route_rather_than_a_redirect(client, owner, path):
+    error = assert_error(client.get(path, headers=owner.headers), 404, "not_found")
+    assert error["message"].startswith("no such route")
 
 
 def test_a_wrong_method_is_method_not_allowed(client, owner):
@@ -66,6 +80,40 @@ def test_a_field_error_names_the_field(client, owner):
                          "validation_error")
     assert error["details"]["fields"]["num_parents_mating"] == ["must be <= sol_per_pop (4)"]
     assert "num_parents_mating" in error["message"]
+    assert error["param"] == "num_parents_mating"
+
+
+def test_a_nested_field_error_names_its_dotted_path(client, owner):
+    error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, limits={"cpu_seconds": "lots"}),
+                                     headers=owner.headers), 422, "validation_error")
+    assert error["param"] == "limits.cpu_seconds"
+
+
+def test_an_error_with_no_field_to_blame_has_a_null_param(client):
+    assert_error(client.get("/api/v1/submissions"), 401, "unauthenticated")["param"] is None
+
+
+def test_a_misspelt_field_makes_the_headline_with_a_suggestion(client, owner):
+    body = {k: v for k, v in BODY.items() if k != "num_generations"}
+    error = assert_error(client.post("/api/v1/submissions", json=dict(body, num_generation=3),
+                                     headers=owner.headers), 422, "validation_error")
+    assert error["message"] == "unknown field num_generation \N{EM DASH} did you mean num_generations?"
+    assert error["param"] == "num_generation"
+    assert error["details"]["fields"] == {"num_generation": ["Unknown field."],
+                                          "num_generations": ["Missing data for required field."]}
+
+
+def test_a_misspelt_nested_field_is_suggested_within_its_object(client, owner):
+    error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, limits={"cpu_second": 3}),
+                                     headers=owner.headers), 422, "validation_error")
+    assert error["message"] == "unknown field limits.cpu_second \N{EM DASH} did you mean cpu_seconds?"
+    assert error["param"] == "limits.cpu_second"
+
+
+def test_an_unknown_field_like_no_other_gets_no_suggestion(client, owner):
+    error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, zzz=1), headers=owner.headers),
+                         422, "validation_error")
+    assert error["message"] == "unknown field zzz"
 
 
 def test_an_unknown_field_is_a_validation_error(client, owner):
@@ -82,12 +130,14 @@ def test_a_limit_above_the_ceiling_is_quota_exceeded(client, owner):
     error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, limits={"cpu_seconds": 10_000}),
                                      headers=owner.headers), 422, "quota_exceeded")
     assert error["details"]["quota"] == "limits.cpu_seconds"
+    assert error["param"] == "limits.cpu_seconds"
 
 
 def test_a_bad_query_parameter_is_a_validation_error(client, owner):
     error = assert_error(client.get("/api/v1/submissions?limit=1000", headers=owner.headers), 422,
                          "validation_error")
     assert "limit" in error["details"]["fields"]
+    assert error["param"] == "limit"
 
 
 def test_an_unexpected_exception_is_internal_error_without_a_trace(app, client, owner, caplog):
@@ -136,3 +186,14 @@ def test_only_a_refusal_that_means_it_says_retry_after(client, owner):
     conflict = client.get("/api/v1/submissions/none-such", headers=owner.headers)
     assert conflict.status_code == 404 and "Retry-After" not in conflict.headers
     assert "Retry-After" not in client.get("/api/v1/submissions", headers=owner.headers).headers
+
+
+def test_every_error_code_has_a_section_on_the_served_errors_page(client):
+    import re
+
+    from vilvik_server import errors
+
+    page = client.get("/docs/errors").get_data(as_text=True)
+    anchors = set(re.findall(r'id="([a-z_]+)"', page))
+    codes = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, VilvikError)}
+    assert codes <= anchors, codes - anchors

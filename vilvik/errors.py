@@ -2,7 +2,8 @@
 
 The server answers every failure with one shape:
 
-    {"error": {"code": "...", "message": "...", "details": {...}, "request_id": "..."}}
+    {"error": {"code": "...", "message": "...", "param": "...", "details": {...},
+               "doc_url": "...", "request_id": "..."}}
 
 `from_response` picks the class registered for the code; a code this SDK does not
 know yet (the API grows additively) gives the base class, so `except VilvikError`
@@ -25,12 +26,16 @@ __all__ = [
 
 
 class VilvikError(Exception):
-    """Any error from the Vilvik API or this SDK: status, code, message, details, request_id."""
+    """Any error from the Vilvik API or this SDK: status, code, message, param, details, doc_url, request_id.
+
+    `param` is the first offending field as a dotted path (`limits.cpu_seconds`) or None;
+    `doc_url` is the server's page about the code.
+    """
 
     code: str | None = None
 
     def __init__(self, message=None, *, status=None, code=None, details=None, request_id=None,
-                 headers=None, body=None):
+                 headers=None, body=None, param=None, doc_url=None):
         self.message = message or self.__class__.__name__
         super().__init__(self.message)
         self.status = status
@@ -38,6 +43,8 @@ class VilvikError(Exception):
             self.code = code
         self.details = details if details is not None else {}
         self.request_id = request_id
+        self.param = param
+        self.doc_url = doc_url
         self.headers = CaseInsensitiveDict(headers or {})
         self.body = body
 
@@ -47,11 +54,13 @@ class VilvikError(Exception):
             parts.insert(0, f"[{self.code}]")
         if self.request_id:
             parts.append(f"(request {self.request_id})")
+        if self.doc_url:
+            parts.append(f"see {self.doc_url}")
         return " ".join(parts)
 
     def __repr__(self):
         return (f"{self.__class__.__name__}(status={self.status!r}, code={self.code!r}, "
-                f"message={self.message!r}, request_id={self.request_id!r})")
+                f"message={self.message!r}, param={self.param!r}, request_id={self.request_id!r})")
 
 
 class APIConnectionError(VilvikError):
@@ -176,10 +185,11 @@ class RunFailedError(VilvikError):
 
 
 class WaitTimeoutError(VilvikError, TimeoutError):
-    """`Submission.wait(timeout=...)` ran out of time; `submission` is its last known state."""
+    """`Submission.wait(timeout=...)` (or `Experiment.wait`) ran out of time; `submission` is its last known state."""
 
     def __init__(self, submission, timeout):
-        super().__init__(f"submission {submission.id} still {submission.status} after {timeout}s")
+        what = type(submission).__name__.lower()
+        super().__init__(f"{what} {submission.id} still {submission.status} after {timeout}s")
         self.submission = submission
 
 
@@ -212,7 +222,7 @@ def from_response(response):
         cls = class_for_code(code)
         return cls(error.get("message") or f"HTTP {response.status_code}", status=response.status_code,
                    code=code, details=error.get("details"), request_id=error.get("request_id") or request_id,
-                   headers=response.headers, body=body)
+                   headers=response.headers, body=body, param=error.get("param"), doc_url=error.get("doc_url"))
     text = (response.text or "").strip()
     message = f"HTTP {response.status_code} {response.reason or ''}".strip()
     if text:

@@ -17,6 +17,7 @@ from . import channel
 FITNESS_FILENAME = "<fitness_func>"
 PROGRESS_INTERVAL = 0.1  # seconds: at most ten progress lines a second
 LOG_TAIL_BYTES = 64 * 1024
+MAX_OBJECTIVES = 64  # values one multi-objective fitness may hold (the server refuses more)
 
 
 class InvalidFitness(Exception):
@@ -196,7 +197,8 @@ def _run(spec, out, logs, stop_requested):
         raise _UserCodeError() from exc
     out.write(_progress(ga))
     result = _summarise(ga)
-    result["mean_fitness_per_generation"] = means[:ga.generations_completed + 1]
+    # A mean of finite values can overflow to inf: it is sent as "Infinity", like any non-finite fitness.
+    result["mean_fitness_per_generation"] = channel.jsonable(means[:ga.generations_completed + 1])
     result["random_state"] = random_state_as_data(*generators[0])
     result["stopped"] = stop_requested()
     return result
@@ -251,6 +253,9 @@ def _checked_fitness(value):
         values = [_checked_number(v) for v in value]
         if not values:
             raise InvalidFitness("the fitness function returned an empty list")
+        if len(values) > MAX_OBJECTIVES:
+            raise InvalidFitness(f"the fitness function returned {len(values)} values; at most {MAX_OBJECTIVES} "
+                                 f"objectives are allowed")
         return values
     return _checked_number(value)
 

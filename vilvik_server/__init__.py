@@ -25,7 +25,7 @@ def create_app(test_config=None, *, start_executor=False):
     """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
     from flask import Flask
 
-    from . import api, config, db, errors, http, metrics, ratelimit, web
+    from . import api, config, db, errors, http, metrics, public_url, ratelimit, web
     from .engine import leases
     from .engine.executor import Executor
     from .webhooks.delivery import Deliverer
@@ -37,6 +37,7 @@ def create_app(test_config=None, *, start_executor=False):
     # A server that runs work holds its instance: a second one stops here, before touching a row.
     lock = leases.acquire_instance_lock(app.instance_path) if start_executor else None
     _configure_logging(settings["LOG_LEVEL"])
+    public_url.settle_default(app, settings)
     app.config.update(SECRET_KEY=settings["SECRET_KEY"], MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
                       VILVIK=settings)
     db.migrate(settings["DATABASE"])

@@ -42,6 +42,23 @@ def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
     return needed
 
 
+def reserve_runs(conn, account_id, submission_ids, cpu_seconds_limit, settings, what="these runs"):
+    """Hold the maximum cost of every run at once; raises InsufficientCredits (holding nothing) when short.
+
+    The runs' rows must already carry the reservation (reserved_micros = run_reservation()).
+    """
+    needed = run_cost_micros(cpu_seconds_limit, settings)
+    if not account_store.reserve_many(conn, account_id, needed, submission_ids):
+        available = account_store.get(conn, account_id)["available_micros"]
+        total = needed * len(submission_ids)
+        raise errors.InsufficientCredits(
+            f"{what} may use {cpu_seconds_limit} CPU seconds each, which reserves {micros_to_credits(needed)} "
+            f"credits per run and {micros_to_credits(total)} for all {len(submission_ids)}; "
+            f"{micros_to_credits(available)} are available",
+            details={"available": micros_to_credits(available), "required": micros_to_credits(total)})
+    return needed * len(submission_ids)
+
+
 def settle(conn, row, *, cpu_seconds, settings, error_code=None):
     """Release the run's reservation and charge what it used; returns micro-credits charged.
 

@@ -114,8 +114,9 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("PUBLIC_URL", "http://127.0.0.1:5000", _url,
-            "Base of every absolute URL the API returns (status_url, result_url, next_url)."),
+    Setting("PUBLIC_URL", None, _url,
+            "Base of every absolute URL the API returns (status_url, result_url, next_url, webhook links);"
+            " default: the address `serve` listens on."),
     Setting("DATABASE", None, _text,
             "Path of the SQLite database; default vilvik.sqlite3 in the instance folder."),
     Setting("SECRET_KEY", None, _text,
@@ -129,7 +130,9 @@ SETTINGS = [
             "Redis the control plane and the workers share when EXECUTOR=celery (redis://, rediss:// for TLS); "
             "keep it private. Also read from VILVIK_BROKER_URL_FILE."),
     Setting("MAX_BODY_BYTES", 262144, _int_at_least(1024), "Largest accepted request body, in bytes."),
-    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may use."),
+    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may ask for (limits.cpu_seconds), at most."),
+    Setting("DEFAULT_CPU_SECONDS", 60, _int_at_least(1),
+            "CPU seconds a run may use when it sets no limits.cpu_seconds (never above MAX_CPU_SECONDS)."),
     Setting("MAX_WALL_SECONDS", 600, _int_at_least(1), "Wall-clock seconds one run may take."),
     Setting("MAX_MEMORY_MB", 512, _int_at_least(16), "Memory one run may use, in MiB."),
     Setting("MAX_RESULT_BYTES", 32 * 1024 * 1024, _int_at_least(65536),
@@ -139,6 +142,8 @@ SETTINGS = [
     Setting("LEASE_SECONDS", 30, _positive_float,
             "How long a running submission stays its owner's without a renewal; then it is re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
+    Setting("ACCOUNT_RATE_LIMIT", "1200/minute", _rate,
+            "Requests per account, all its keys together: N/second, N/minute or N/hour."),
     Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
             "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),
     Setting("RATE_LIMIT_STORAGE_URI", "memory://", _text,
@@ -153,6 +158,7 @@ SETTINGS = [
             "Open progress event streams at once; each holds a serving thread (keep it under THREADS)."),
     Setting("MAX_ACTIVE", 4, _int_at_least(1), "Running submissions per account."),
     Setting("MAX_QUEUED", 100, _int_at_least(1), "Queued submissions per account."),
+    Setting("MAX_EXPERIMENT_RUNS", 200, _int_at_least(1), "Runs one experiment may hold (grid cells x seeds)."),
     Setting("CREDITS_PER_CPU_SECOND", 1.0, _positive_float, "Price of one CPU second, in credits."),
     Setting("MIN_CHARGE", 0.01, _non_negative_float, "Least charge for a run that started, in credits."),
     Setting("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,50400,72000,86400", _seconds_list,

@@ -1,14 +1,19 @@
 """One error class per API error code, and the one JSON shape every failure takes.
 
-    {"error": {"code": "...", "message": "...", "details": {...}, "request_id": "..."}}
+    {"error": {"code": "...", "message": "...", "param": "..." or null, "details": {...},
+               "doc_url": ".../docs/errors#<code>", "request_id": "..."}}
 
-Web pages get the same information as HTML; everything under /api gets JSON.
+`param` is the first offending field as a dotted path (`limits.cpu_seconds`, list items by
+index: `webhook_events.0`), or null when no one field is to blame. Web pages get the same
+information as HTML; everything under /api gets JSON.
+
+The classes are plain exceptions that the engine and the store raise too; Flask is
+imported only inside the functions that turn an error into a response, so a process
+that runs jobs and never serves HTTP does not load it.
 """
+import difflib
 import logging
 import sqlite3
-
-from flask import current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("vilvik.errors")
 
@@ -20,11 +25,12 @@ class VilvikError(Exception):
     code = "internal_error"
     message = "internal error"
 
-    def __init__(self, message=None, details=None, headers=None):
+    def __init__(self, message=None, details=None, headers=None, param=None):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.details = details
         self.headers = headers or {}
+        self.param = param
 
 
 class InvalidJson(VilvikError):
@@ -34,8 +40,8 @@ class InvalidJson(VilvikError):
 class Unauthenticated(VilvikError):
     status, code, message = 401, "unauthenticated", "a valid API key is required"
 
-    def __init__(self, message=None, details=None, headers=None):
-        super().__init__(message, details, {"WWW-Authenticate": "Bearer", **(headers or {})})
+    def __init__(self, message=None, details=None, headers=None, param=None):
+        super().__init__(message, details, {"WWW-Authenticate": "Bearer", **(headers or {})}, param)
 
 
 class InsufficientCredits(VilvikError):
@@ -74,11 +80,23 @@ class ValidationFailed(VilvikError):
     status, code, message = 422, "validation_error", "the request is not valid"
 
     @classmethod
-    def for_fields(cls, fields, message=None):
-        """A validation error naming each field and what is wrong with it."""
+    def for_fields(cls, fields, message=None, schema=None):
+        """A validation error naming each field and what is wrong with it.
+
+        An unknown field makes the headline (a misspelt name also reports its missing
+        twin, which would hide the cause); `schema`, the marshmallow schema the body
+        failed, gives the "did you mean" suggestion.
+        """
+        unknown = _unknown_field(fields)
+        if message is None and unknown is not None:
+            message = f"unknown field {'.'.join(unknown)}"
+            suggestion = _suggest(schema, unknown)
+            if suggestion:
+                message += f" \N{EM DASH} did you mean {suggestion}?"
         if message is None:
             message = _first_message(fields)
-        return cls(message, details={"fields": fields})
+        param = ".".join(unknown) if unknown is not None else first_field(fields)
+        return cls(message, details={"fields": fields}, param=param)
 
 
 class QuotaExceeded(VilvikError):
@@ -105,6 +123,44 @@ _HTTP_ERRORS = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge, 415:
                 429: RateLimited}
 
 
+UNKNOWN_FIELD = "Unknown field."
+
+
+def _leaves(fields, path=()):
+    """(path, problems) of every field error, in order; nested errors nest."""
+    for name, problems in fields.items():
+        here = path + (str(name),)
+        if isinstance(problems, dict):
+            yield from _leaves(problems, here)
+        elif problems and isinstance(problems[0], dict):
+            for item in problems:
+                yield from _leaves(item, here)
+        else:
+            yield here, problems
+
+
+def first_field(fields):
+    """The dotted path of the first field with a problem (None for a problem of the body as a whole)."""
+    for path, problems in _leaves(fields or {}):
+        if problems and path[-1] != "_schema":
+            return ".".join(path)
+    return None
+
+
+def _unknown_field(fields):
+    return next((path for path, problems in _leaves(fields or {}) if UNKNOWN_FIELD in problems), None)
+
+
+def _suggest(schema, path):
+    """The known field closest to the unknown one at `path`, or None."""
+    for name in path[:-1]:
+        field = getattr(schema, "fields", {}).get(name)
+        schema = getattr(field, "schema", None)
+    known = [f.data_key or name for name, f in getattr(schema, "fields", {}).items() if not f.dump_only]
+    close = difflib.get_close_matches(path[-1], known, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def _first_message(fields, prefix=""):
     for name, problems in fields.items():
         path = f"{prefix}{name}"
@@ -119,10 +175,25 @@ def _first_message(fields, prefix=""):
 
 
 def error_body(error):
-    body = {"code": error.code, "message": error.message, "request_id": g.get("request_id")}
+    """The JSON body of an error: code, message, param, details (when there are any), doc_url, request_id."""
+    from flask import g
+
+    param = error.param
+    if param is None and isinstance(error.details, dict):
+        param = first_field(error.details.get("fields"))
+    body = {"code": error.code, "message": error.message, "param": param}
     if error.details is not None:
         body["details"] = error.details
+    body["doc_url"] = doc_url(error.code)
+    body["request_id"] = g.get("request_id")
     return {"error": body}
+
+
+def doc_url(code):
+    """This server's documentation of an error code (docs/errors.md has a section per code)."""
+    from flask import current_app
+
+    return f"{current_app.extensions['vilvik'].settings['PUBLIC_URL']}/docs/errors#{code}"
 
 
 API_PATHS = ("/api/", "/metrics")
@@ -130,6 +201,8 @@ API_PATHS = ("/api/", "/metrics")
 
 def render(error):
     """The response for a VilvikError: JSON under /api, the website's HTML page elsewhere."""
+    from flask import current_app, g, jsonify, request
+
     page = current_app.extensions.get("vilvik_error_page")
     if page is not None and not request.path.startswith(API_PATHS):
         response = page(error)
@@ -145,12 +218,17 @@ def render(error):
 
 def from_http_exception(exc):
     """Translate werkzeug's and flask-smorest's HTTP errors into ours."""
+    from flask import request
+
     if exc.code == 422:  # webargs: the body failed its schema
-        messages = (getattr(exc, "data", None) or {}).get("messages", {})
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages", {})
         fields = messages.get("json") or messages.get("query") or messages
-        return ValidationFailed.for_fields(fields)
+        return ValidationFailed.for_fields(fields, schema=data.get("schema"))
     if exc.code == 400 and request.is_json:
         return InvalidJson()
+    if exc.code == 404:
+        return NotFound(f"no such route: {request.method} {request.path}")
     cls = _HTTP_ERRORS.get(exc.code)
     if cls is not None:
         error = cls()
@@ -172,6 +250,8 @@ def database_unavailable(exc):
 
 def init_app(app):
     """Register the handlers that give every failure our shape."""
+    from flask import g
+    from werkzeug.exceptions import HTTPException
 
     @app.errorhandler(VilvikError)
     def handle_vilvik_error(error):

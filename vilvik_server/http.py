@@ -5,7 +5,7 @@ import re
 import time
 import uuid
 
-from flask import g, request
+from flask import current_app, g, request
 
 from . import errors
 
@@ -51,9 +51,8 @@ def _check_json_body():
 
 def _finish(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    # flask-limiter sets Retry-After to its window's reset on every response. It belongs on
-    # its own refusal (429 rate_limited); an error of ours that says when to retry keeps
-    # its own value; any other response has none (a client would wait for nothing).
+    # Retry-After belongs on a refusal that says when to retry (429 rate_limited and errors
+    # of ours that set it); any other response has none (a client would wait for nothing).
     if "retry_after" in g:
         response.headers["Retry-After"] = g.retry_after
     elif response.status_code != 429:
@@ -63,3 +62,8 @@ def _finish(response):
     log.info("%s %s %s %.1fms request_id=%s key=%s", request.method, request.path, response.status_code,
              elapsed, g.get("request_id"), key["prefix"] if key else "-")
     return response
+
+
+def public_url():
+    """The server's public URL (PUBLIC_URL), that this request's bodies build absolute URLs on."""
+    return current_app.extensions["vilvik"].settings["PUBLIC_URL"]

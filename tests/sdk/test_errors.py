@@ -27,6 +27,7 @@ def test_an_unknown_key_is_an_authentication_error(live_server):
 
 def test_no_key_at_all_fails_before_any_request(live_server, monkeypatch):
     monkeypatch.delenv("VILVIK_API_KEY", raising=False)
+    monkeypatch.delenv("VILVIK_KEY", raising=False)
     with client_for(live_server, None) as client:
         with pytest.raises(vilvik.AuthenticationError, match="VILVIK_API_KEY"):
             client.submissions.list().first_page()
@@ -58,6 +59,15 @@ def test_a_bad_field_is_a_validation_error_naming_it(sdk):
     error = caught.value
     assert error.status == 422 and error.code == "validation_error"
     assert "num_parents_mating" in error.fields and "num_parents_mating" in error.message
+    assert error.param == "num_parents_mating"
+    assert error.doc_url.endswith("/docs/errors#validation_error") and error.doc_url in str(error)
+
+
+def test_a_misspelt_field_is_named_with_a_suggestion(sdk):
+    with pytest.raises(vilvik.ValidationError) as caught:
+        sdk.submissions.create(SUM, **dict(SMALL, mutation_probabilty=0.1))
+    assert caught.value.param == "mutation_probabilty"
+    assert "did you mean mutation_probability?" in caught.value.message
 
 
 def test_source_that_does_not_compile_is_a_validation_error(sdk):

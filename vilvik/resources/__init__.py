@@ -1,7 +1,8 @@
 """The client's resources: one object per API collection, attached to `Client` by name."""
 from .account import AccountResource, CreditsResource, KeysResource
+from .experiments import ExperimentsResource
 from .submissions import ResultsResource, SubmissionsResource
 from .webhooks import EventsResource, QuickResource, WebhooksResource
 
-__all__ = ["AccountResource", "CreditsResource", "EventsResource", "KeysResource", "QuickResource",
+__all__ = ["AccountResource", "CreditsResource", "EventsResource", "ExperimentsResource", "KeysResource", "QuickResource",
            "ResultsResource", "SubmissionsResource", "WebhooksResource"]

@@ -8,9 +8,8 @@ from flask import send_from_directory
 from flask_smorest import Api
 
 from .. import __version__
+from ..domain.urls import PREFIX
 from .schemas import ErrorSchema
-
-PREFIX = "/api/v1"
 
 
 class _Api(Api):
@@ -32,16 +31,22 @@ def init_app(app):
         API_SPEC_OPTIONS={
             "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
                                     "Authenticate with `Authorization: Bearer <key>`."},
-            "servers": [{"url": app.config["VILVIK"]["PUBLIC_URL"]}],
+            # Relative: the playground calls the host it was loaded from, whatever name that is.
+            "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
     api = _Api(app)
-    from . import credits, events, keys, quick, results, service, submissions, webhooks
+    from . import credits, events, experiments, keys, quick, results, service, submissions, webhooks
 
-    for module in (submissions, results, credits, keys, webhooks, events, quick, service):
+    for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, service):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(PREFIX):
+            # /api/v1//submissions is no route: a 404 in our error shape, not werkzeug's HTML
+            # 308 to the merged path (which a client would follow with its body dropped).
+            rule.merge_slashes = False
 
     @app.route(f"{PREFIX}/docs/assets/<path:filename>")
     def swagger_ui_assets(filename):

@@ -1,16 +1,14 @@
 """/results: the outcome of succeeded runs."""
-import csv
-import io
-import json
-
 from flask import Response, current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import errors
 from ..auth import require_scope
+from ..domain import represent
+from ..http import public_url
 from ..store import results as result_store
-from . import represent
+from . import responses
 from .schemas import ResultGetQuerySchema, ResultListQuerySchema, ResultSchema, list_schema
 
 blp = Blueprint("results", __name__, description="Read the results of finished runs.")
@@ -26,7 +24,8 @@ class Results(MethodView):
         conn = current_app.extensions["vilvik"].db.connection()
         page = result_store.list_page(conn, g.account_id, submission_id=query["submission_id"],
                                       cursor=query["cursor"], limit=query["limit"])
-        return represent.as_response(represent.page(page, [represent.result(row) for row in page.rows]))
+        results = [represent.result(row, public_url()) for row in page.rows]
+        return responses.as_response(responses.page(page, results))
 
 
 @blp.route("/results/<string:result_id>")
@@ -42,17 +41,13 @@ class ResultById(MethodView):
         row = result_store.get(conn, g.account_id, result_id)
         if row is None:
             raise errors.NotFound(f"no result {result_id}")
-        body = represent.result(row)
+        body = represent.result(row, public_url())
         if query["format"] == "csv":
-            return _history_csv(body)
-        return represent.as_response(body)
+            return history_csv_response(body)
+        return responses.as_response(body)
 
 
-def _history_csv(body):
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["generation", "best_fitness"])
-    for generation, fitness in enumerate(body["best_fitness_per_generation"]):
-        writer.writerow([generation, json.dumps(fitness) if isinstance(fitness, list) else fitness])
-    return Response(out.getvalue(), mimetype="text/csv",
+def history_csv_response(body):
+    """A result's per-generation history as a CSV download."""
+    return Response(represent.history_csv(body), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{body["id"]}.csv"'})

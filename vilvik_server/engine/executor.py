@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from vilvik_sandbox.privileges import UID_BASE
 
 from .. import billing, claim_loop
+from ..experiments import tracking as experiment_tracking
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
@@ -171,15 +172,21 @@ class Executor:
             return self._free_slots.pop(0)
 
     def _run_claimed(self, row, slot):
+        reaped = True
         try:
-            self._run(row, slot)
-        except Exception:  # noqa: B902
+            reaped = self._run(row, slot)
+        except Exception:  # noqa: B902 - raised before the job started or after it ended
             log.exception("submission %s: the executor failed", row["id"])
             self._store(row, job.Outcome("failed", {"code": "internal_error", "message": "internal error"}))
         finally:
-            with self._slots_lock:
-                self._free_slots.append(slot)
-            self._seats.release()
+            if reaped:
+                with self._slots_lock:
+                    self._free_slots.append(slot)
+                self._seats.release()
+            else:
+                # Something of the job may live on under the slot's uid: the slot is never used again.
+                log.error("submission %s: its end was never confirmed; slot %d (and its seat) stay out of use",
+                          row["id"], slot)
             self.db.close()
 
     def _run_next(self, slot):
@@ -203,13 +210,14 @@ class Executor:
             if spec["resume"] is None:
                 self._store(row, job.Outcome("failed", {
                     "code": "internal_error", "message": "the parent's saved state is gone"}))
-                return
+                return True
         outcome = job.execute(
             self.zygote, submission_id, spec,
             {"cpu_seconds": limits["cpu_seconds"], "memory_bytes": limits["memory_mb"] << 20},
             slot=slot, wall_seconds=limits["wall_seconds"], max_output_bytes=self.settings["MAX_RESULT_BYTES"],
             on_progress=self._progress_writer(submission_id), stop=stop)
         self._store(row, outcome)
+        return outcome.reaped
 
     def _resume_point(self, parent_id):
         """Where a continuation starts: its parent's final population and random generators."""
@@ -267,6 +275,7 @@ class Executor:
                     body["interpretation"] = _interpretation(row, body)
                 result_store.insert(conn, row["account_id"], submission_id, body, resume_state)
             webhook_events.record_submission_event(conn, self.settings, submission_id)
+            experiment_tracking.run_ended(conn, self.settings, submission_id)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
 

@@ -4,10 +4,11 @@ import json
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from .. import errors, lifecycle, submitting
-from ..api import progress_stream, represent
-from ..api.results import _history_csv
-from ..api.schemas import STATUSES, ContinueSchema, SubmissionCreateSchema
+from .. import errors, lifecycle, progress_stream, submitting
+from ..domain import represent
+from ..domain.inputs import ContinueSchema, SubmissionCreateSchema
+from ..domain.statuses import STATUSES
+from ..http import public_url
 from ..ids import micros_to_credits
 from ..store import results as result_store
 from ..store import submissions as submission_store
@@ -35,7 +36,8 @@ def index():
     conn = current_app.extensions["vilvik"].db.connection()
     page = submission_store.list_page(conn, g.account_id, status=status, cursor=request.args.get("cursor"),
                                       limit=PAGE_ROWS)
-    return render_template("web/submissions.html", submissions=[represent.submission(r) for r in page.rows],
+    submissions = [represent.submission(r, public_url()) for r in page.rows]
+    return render_template("web/submissions.html", submissions=submissions,
                            page=page, status=status, statuses=STATUSES)
 
 
@@ -143,9 +145,8 @@ def result_json(submission_id):
 @blp.route("/submissions/<submission_id>/result.csv")
 @login_required
 def result_csv(submission_id):
-    response = _history_csv(_result(submission_id))
-    response.headers["Content-Disposition"] = f'attachment; filename="{submission_id}-history.csv"'
-    return response
+    return Response(represent.history_csv(_result(submission_id)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{submission_id}-history.csv"'})
 
 
 def _details(submission_id):
@@ -153,9 +154,9 @@ def _details(submission_id):
     row = submission_store.get(conn, g.account_id, submission_id)
     if row is None:
         raise errors.NotFound(f"no submission {submission_id}")
-    submission = represent.submission(row, include_fitness_func=True)
+    submission = represent.submission(row, public_url(), include_fitness_func=True)
     saved = result_store.get_by_submission(conn, submission_id)
-    result = represent.result(saved) if saved is not None else None
+    result = represent.result(saved, public_url()) if saved is not None else None
     series = chart.history_series(result) if result else []
     terminal = row["status"] in submission_store.TERMINAL
     return {"s": submission, "result": result, "series": series,
@@ -175,7 +176,7 @@ def _result(submission_id):
     saved = result_store.get_by_submission(conn, submission_id)
     if saved is None:
         raise errors.NotFound(f"submission {submission_id} has no result")
-    return represent.result(saved)
+    return represent.result(saved, public_url())
 
 
 def _act(action, submission_id):

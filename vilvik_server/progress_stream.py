@@ -13,9 +13,9 @@ import time
 
 from flask import Response, stream_with_context
 
-from .. import errors
-from ..ids import rfc3339
-from ..store import submissions as submission_store
+from . import errors
+from .ids import rfc3339
+from .store import submissions as submission_store
 
 POLL_INTERVAL = 0.1
 HEARTBEAT_SECONDS = 15

@@ -1,29 +1,19 @@
-"""Turning stored rows into the JSON bodies the API returns, with absolute URLs."""
-import json
-from urllib.parse import urlencode
+"""Turning stored rows into the JSON bodies the API returns, with absolute URLs.
 
-from flask import current_app, jsonify, request
+One function per resource decides its JSON: the API's views, the website's pages and
+webhook payloads all show a resource through it (webhook resources: represent_webhooks.py). `public_url` is the server's
+PUBLIC_URL (the caller knows it: a request's app, or the settings of a background loop).
+"""
+import csv
+import io
+import json
 
 from ..ids import micros_to_credits, rfc3339
-from . import PREFIX
+from .urls import result_url, status_url
 
 
-def api_url(path, public_url=None, **query):
-    """An absolute URL under PUBLIC_URL/api/v1 (PUBLIC_URL given outside a request)."""
-    base = (public_url or current_app.extensions["vilvik"].settings["PUBLIC_URL"]) + PREFIX + path
-    return f"{base}?{urlencode(query)}" if query else base
-
-
-def status_url(submission_id, public_url=None):
-    return api_url(f"/submissions/{submission_id}", public_url)
-
-
-def result_url(submission_id, public_url=None):
-    return api_url("/results", public_url, submission_id=submission_id)
-
-
-def submission(row, include_fitness_func=False, public_url=None):
-    """A submission as the API shows it (pass `public_url` outside a request, e.g. for webhooks)."""
+def submission(row, public_url, include_fitness_func=False):
+    """A submission as the API shows it."""
     params = json.loads(row["params"])
     body = {
         "id": row["id"],
@@ -37,6 +27,7 @@ def submission(row, include_fitness_func=False, public_url=None):
         "params": params,
         "fitness_func_entry": row["fitness_func_entry"],
         "parent_id": row["parent_id"],
+        "experiment_id": row["experiment_id"],
         "problem": row["problem"],
         "problem_params": json.loads(row["problem_params"]) if row["problem_params"] else None,
         "progress": {
@@ -60,15 +51,15 @@ def submission(row, include_fitness_func=False, public_url=None):
         "metadata": json.loads(row["metadata"]),
         "webhook_url": row["webhook_url"],
         "webhook_events": json.loads(row["webhook_events"]) if row["webhook_events"] else None,
-        "status_url": status_url(row["id"], public_url),
-        "result_url": result_url(row["id"], public_url),
+        "status_url": status_url(public_url, row["id"]),
+        "result_url": result_url(public_url, row["id"]),
     }
     if include_fitness_func:
         body["fitness_func"] = row["fitness_func"]
     return body
 
 
-def result(row):
+def result(row, public_url):
     """A result as the API shows it."""
     body = json.loads(row["body"])
     charged = body.pop("credits_charged_micros", None)
@@ -79,26 +70,33 @@ def result(row):
         "created_at": rfc3339(row["created_at"]),
         **body,
         "credits_charged": micros_to_credits(charged),
-        "submission_url": status_url(row["submission_id"]),
+        "submission_url": status_url(public_url, row["submission_id"]),
     }
 
 
-def page(page, items):
-    """A cursor-paginated list body; next_url keeps the request's filters."""
-    next_url = None
-    if page.has_more:
-        query = {k: v for k, v in request.args.items() if k != "cursor"}
-        query["cursor"] = page.next_cursor
-        next_url = api_url(request.path[len(PREFIX):], **query)
-    return {"object": "list", "data": items, "has_more": page.has_more, "next_cursor": page.next_cursor,
-            "next_url": next_url}
+def history_csv(body):
+    """A result's per-generation best fitness as CSV text (a multi-objective fitness as a JSON list)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["generation", "best_fitness"])
+    for generation, fitness in enumerate(body["best_fitness_per_generation"]):
+        writer.writerow([generation, json.dumps(fitness) if isinstance(fitness, list) else fitness])
+    return out.getvalue()
 
 
-def as_response(body):
-    """A JSON response that flask-smorest passes through without dumping it again.
+def key(row, secret=None):
+    """An API key (its prefix, never its hash); `secret` only in the response that created it."""
+    body = {"id": row["id"], "object": "api_key", "name": row["name"], "prefix": row["prefix"],
+            "scopes": row["scopes"].split(), "created_at": rfc3339(row["created_at"]),
+            "last_used_at": rfc3339(row["last_used_at"])}
+    if secret is not None:
+        body["secret"] = secret
+    return body
 
-    The body is already exactly the documented shape (the schemas in schemas.py
-    describe it for the OpenAPI document); dumping a result's population and
-    history number by number through marshmallow would cost more than the query.
-    """
-    return jsonify(body)
+
+def ledger_entry(row):
+    """One change to an account's credits."""
+    return {"id": row["id"], "object": "ledger_entry", "created_at": rfc3339(row["created_at"]),
+            "kind": row["kind"], "amount": micros_to_credits(row["amount_micros"]),
+            "balance_after": micros_to_credits(row["balance_after_micros"]),
+            "submission_id": row["submission_id"], "note": row["note"]}
