@@ -27,6 +27,15 @@ def run_cost_micros(cpu_seconds, settings):
     return max(credits_to_micros(settings["MIN_CHARGE"]), int(cost))
 
 
+def estimate_micros(parent, num_generations, settings, reserved):
+    """What a run of `num_generations` likely costs, from a finished run of the same code (its CPU
+    per generation); None when that run measured nothing. Never above the reservation."""
+    if parent is None or not parent["cpu_seconds"] or not parent["generations_completed"]:
+        return None
+    per_generation = parent["cpu_seconds"] / parent["generations_completed"]
+    return min(run_cost_micros(per_generation * num_generations, settings), reserved)
+
+
 def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
     """Hold the run's maximum cost; raises InsufficientCredits when the available balance is short."""
     needed = run_cost_micros(cpu_seconds_limit, settings)

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from vilvik_sandbox.privileges import UID_BASE
 
 from .. import billing, claim_loop
+from ..domain import stop_reason
 from ..experiments import tracking as experiment_tracking
 from ..store import results as result_store
 from ..store import submissions as submission_store
@@ -266,12 +267,16 @@ class Executor:
                                            error=outcome.error, logs=outcome.logs,
                                            generations_completed=generations, best_fitness=best):
                 return  # someone else ended it first (a cancel): that ending stands
+            submission_store.set_stop_reason(conn, submission_id, *stop_reason.of_outcome(
+                outcome.status, outcome.error, outcome.result, json.loads(row["params"]), outcome.usage,
+                json.loads(row["limits"])))
             charged = billing.settle(conn, row, cpu_seconds=outcome.usage.get("cpu_seconds", 0.0),
                                      error_code=outcome.error and outcome.error["code"], settings=self.settings)
             if outcome.result is not None:
                 body = dict(outcome.result, usage=outcome.usage, credits_charged_micros=charged)
                 resume_state = body.pop("random_state", None)
                 body.pop("stopped", None)
+                body.pop("stop_criterion", None)  # the submission's stop_criterion names it
                 if row["problem"]:
                     body["interpretation"] = _interpretation(row, body)
                 result_store.insert(conn, row["account_id"], submission_id, body, resume_state)

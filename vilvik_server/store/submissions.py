@@ -145,6 +145,12 @@ def finish(conn, submission_id, status, *, usage, error=None, logs=None, generat
     return cursor.rowcount == 1
 
 
+def set_stop_reason(conn, submission_id, reason, criterion):
+    """Record why a run ended (domain/stop_reason.py), beside its terminal status."""
+    conn.execute("UPDATE submissions SET stop_reason = ?, stop_criterion = ? WHERE id = ?",
+                 (reason, criterion, submission_id))
+
+
 def requeue(conn, submission_id, attempt=None):
     """Put a running submission back in the queue (its server is stopping)."""
     cursor = conn.execute(
