@@ -129,6 +129,8 @@ class HealthSchema(Schema):
     version = fields.String()
     queue = fields.Dict()
     sandbox = fields.Dict()
+    executor = fields.Dict(metadata={"description": "mode (local or celery), workers (celery: seen in the last "
+                                                    "30 s), and for celery each worker node with its sandbox"})
 
 
 class AccountSchema(Schema):

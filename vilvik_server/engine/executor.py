@@ -251,12 +251,11 @@ class Executor:
         submission_id = row["id"]
         with self.db.transaction() as conn:
             if outcome.status == "requeue":
-                submission_store.requeue(conn, submission_id)
+                submission_store.requeue(conn, submission_id, attempt=row["attempts"])
                 log.info("submission %s: re-queued (server stopping)", submission_id)
                 return
             if outcome.sandbox is not None:
-                submission_store.record_sandbox(conn, submission_id, outcome.sandbox,
-                                                self.zygote.ready["versions"] if self.zygote.ready else None)
+                submission_store.record_sandbox(conn, submission_id, outcome.sandbox, self._versions(submission_id))
             generations = best = None
             if outcome.result:
                 generations = outcome.result["generations_completed"]
@@ -264,7 +263,7 @@ class Executor:
             elif outcome.progress:
                 generations, best = outcome.progress
             if not submission_store.finish(conn, submission_id, outcome.status, usage=outcome.usage,
-                                           error=outcome.error, logs=outcome.logs,
+                                           error=outcome.error, logs=outcome.logs, attempt=row["attempts"],
                                            generations_completed=generations, best_fitness=best):
                 return  # someone else ended it first (a cancel): that ending stands
             submission_store.set_stop_reason(conn, submission_id, *stop_reason.of_outcome(
@@ -284,6 +283,14 @@ class Executor:
             experiment_tracking.run_ended(conn, self.settings, submission_id)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
+
+    def _versions(self, submission_id):
+        """The versions of the sandbox that ran the submission (its Python, numpy, PyGAD)."""
+        return self.zygote.ready["versions"] if self.zygote.ready else None
+
+    def describe(self):
+        """How this server runs jobs, for /health."""
+        return {"mode": "local", "workers": self.workers}
 
     def _log_sandbox(self, sandbox):
         reasons = sandbox.get("reasons", {})
