@@ -143,7 +143,7 @@ class LiveServer:
         # Tests poll fast; the rate limit has its own test.
         self.env = dict(os.environ, VILVIK_INSTANCE_PATH=self.instance, VILVIK_LOG_LEVEL="INFO",
                         VILVIK_SANDBOX_ALLOW_DEGRADED=SANDBOX_ALLOW_DEGRADED, VILVIK_RATE_LIMIT="100000/minute",
-                        VILVIK_MAX_CPU_SECONDS="20")
+                        VILVIK_ACCOUNT_RATE_LIMIT="100000/minute", VILVIK_MAX_CPU_SECONDS="20")
         for name, value in (settings or {}).items():
             self.env[f"VILVIK_{name}"] = str(value)
         self.process = None

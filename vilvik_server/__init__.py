@@ -42,6 +42,8 @@ def create_app(test_config=None, *, start_executor=False):
                       VILVIK=settings)
     db.migrate(settings["DATABASE"])
     database = db.Database(settings["DATABASE"])
+    if settings["EXECUTOR"] == "celery":
+        from .engine.celery_executor import CeleryExecutor as Executor
     executor = Executor(database, settings, owner_prefix=leases.instance_prefix(app.instance_path))
     app.extensions["vilvik"] = Services(settings, database, executor, deliveries=Deliverer(database, settings),
                                         instance_lock=lock)
@@ -51,11 +53,16 @@ def create_app(test_config=None, *, start_executor=False):
     web.init_app(app)
     errors.init_app(app)
     metrics.init_app(app, settings)
-    if start_executor and settings["WORKERS"] > 0:
+    if start_executor and runs_jobs(settings):
         executor.start()
     if start_executor and settings["WEBHOOK_DELIVERY"]:
         app.extensions["vilvik"].deliveries.start()
     return app
+
+
+def runs_jobs(settings):
+    """Does a serving process run an executor: local with WORKERS > 0, or a celery control plane."""
+    return settings["EXECUTOR"] == "celery" or settings["WORKERS"] > 0
 
 
 def _configure_logging(level):

@@ -51,9 +51,8 @@ def _check_json_body():
 
 def _finish(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    # flask-limiter sets Retry-After to its window's reset on every response. It belongs on
-    # its own refusal (429 rate_limited); an error of ours that says when to retry keeps
-    # its own value; any other response has none (a client would wait for nothing).
+    # Retry-After belongs on a refusal that says when to retry (429 rate_limited and errors
+    # of ours that set it); any other response has none (a client would wait for nothing).
     if "retry_after" in g:
         response.headers["Retry-After"] = g.retry_after
     elif response.status_code != 429:

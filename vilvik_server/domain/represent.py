@@ -9,6 +9,7 @@ import io
 import json
 
 from ..ids import micros_to_credits, rfc3339
+from . import stop_reason
 from .urls import result_url, status_url
 
 
@@ -27,6 +28,7 @@ def submission(row, public_url, include_fitness_func=False):
         "params": params,
         "fitness_func_entry": row["fitness_func_entry"],
         "parent_id": row["parent_id"],
+        "experiment_id": row["experiment_id"],
         "problem": row["problem"],
         "problem_params": json.loads(row["problem_params"]) if row["problem_params"] else None,
         "progress": {
@@ -43,6 +45,7 @@ def submission(row, public_url, include_fitness_func=False):
         },
         "limits": json.loads(row["limits"]),
         "credits_charged": micros_to_credits(row["credits_charged_micros"]),
+        **dict(zip(("stop_reason", "stop_criterion"), stop_reason.of_row(row))),
         "error": json.loads(row["error"]) if row["error"] else None,
         "sandbox": json.loads(row["sandbox"]) if row["sandbox"] else None,
         "versions": json.loads(row["versions"]) if row["versions"] else None,

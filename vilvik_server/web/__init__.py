@@ -36,7 +36,6 @@ def init_app(app):
     names = frozenset(blueprint.name for blueprint in blueprints)
     app.before_request(lambda: csrf.protect() if request.blueprint in names else None)
     app.after_request(lambda response: _page_headers(response) if request.blueprint in names else response)
-    login_views.limit_logins(app.extensions["vilvik"].limiter, settings["LOGIN_RATE_LIMIT"])
     app.context_processor(_template_globals)
     filters.register(app)
     app.extensions["vilvik_error_page"] = error_page
