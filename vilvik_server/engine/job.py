@@ -306,6 +306,7 @@ def _signal_error(signum, exit_report, limits):
     if signum == signal.SIGXCPU or (signum == signal.SIGKILL and exit_report["cpu_seconds"] >= cpu_limit - 0.05):
         return {"code": "timeout", "message": f"the run exceeded its CPU limit of {cpu_limit} seconds"}
     if signum == signal.SIGSYS:
-        return {"code": "sandbox_violation", "message": "the run attempted a forbidden operation"}
+        return {"code": "sandbox_violation", "message": "the run attempted an operation the sandbox forbids: "
+                "networking, new processes and shell commands are off inside jobs; see /docs/sandbox#the-seccomp-policy"}
     name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)
     return {"code": "fitness_error", "message": f"the run was killed by {name}"}
