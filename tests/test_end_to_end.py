@@ -45,8 +45,10 @@ def test_the_overview_example_runs_to_a_result(live_server, api_user):
 
     csv = api_user.get(f"/results/{result['id']}", params={"format": "csv"})
     assert csv.headers["Content-Type"].startswith("text/csv")
-    assert csv.text.splitlines()[0] == "generation,best_fitness"
+    assert csv.text.splitlines()[0] == "generation,best_fitness,mean_fitness"
     assert len(csv.text.splitlines()) == 12
+    rows = [line.split(",") for line in csv.text.splitlines()[1:]]
+    assert [float(row[2]) for row in rows] == pytest.approx(result["mean_fitness_per_generation"])
 
 
 def test_it_returns_the_fitness_source_only_when_asked(api_user):

@@ -79,14 +79,12 @@ def cmd_init(args):
 
 
 def cmd_serve(args):
-    from waitress import create_server
-
-    from . import banner, public_url
+    from . import banner, public_url, serving
 
     app = _app(start_executor=True)
     services = app.extensions["vilvik"]
     threads = args.threads or services.settings["THREADS"]
-    server = create_server(app, host=args.host, port=args.port, threads=threads, ident="vilvik")
+    server = serving.make_server(app, args.host, args.port, threads, services.settings["MAX_BODY_BYTES"])
     base = public_url.follow_served_address(app, args.host, server.effective_port)
 
     def stop(signum, _frame):

@@ -128,9 +128,12 @@ def _accepted(services, row, reserved, generated=None):
         body["generated"] = generated
     headers = {"Location": body["status_url"]}
     wait = _preferred_wait()
-    if wait is not None:
+    # A wait holds a serving thread: past the server's or the account's share, answer 202 at once.
+    ticket, _full = services.waits.take(row["account_id"]) if wait is not None else (None, None)
+    if ticket is not None:
         headers["Preference-Applied"] = f"wait={wait}"
-        services.executor.wait_terminal(row["id"], wait)
+        with ticket:
+            services.executor.wait_terminal(row["id"], wait)
         final = submission_store.get(services.db.connection(), row["account_id"], row["id"])
         if final is not None and final["status"] in submission_store.TERMINAL:
             # A Response passes flask-smorest's 202 schema untouched.
@@ -144,4 +147,7 @@ def _accepted(services, row, reserved, generated=None):
 
 def _preferred_wait():
     match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
-    return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else None
+    if match is None:
+        return None
+    digits = match.group(1).lstrip("0") or "0"
+    return MAX_WAIT_SECONDS if len(digits) > 3 else min(int(digits), MAX_WAIT_SECONDS)

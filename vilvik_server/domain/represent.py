@@ -77,12 +77,15 @@ def result(row, public_url):
 
 
 def history_csv(body):
-    """A result's per-generation best fitness as CSV text (a multi-objective fitness as a JSON list)."""
+    """A result's per-generation best and mean fitness as CSV text (a multi-objective fitness as a JSON list)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["generation", "best_fitness"])
+    writer.writerow(["generation", "best_fitness", "mean_fitness"])
+    means = body.get("mean_fitness_per_generation") or []
     for generation, fitness in enumerate(body["best_fitness_per_generation"]):
-        writer.writerow([generation, json.dumps(fitness) if isinstance(fitness, list) else fitness])
+        mean = means[generation] if generation < len(means) else None
+        writer.writerow([generation, json.dumps(fitness) if isinstance(fitness, list) else fitness,
+                         "" if mean is None else mean])
     return out.getvalue()
 
 

@@ -5,6 +5,7 @@ whole POST /submissions body) before anything is stored; then the experiment, it
 the reservation of every run's maximum cost go in one transaction with batched inserts.
 """
 import itertools
+import json
 import math
 import secrets
 from dataclasses import dataclass
@@ -38,6 +39,20 @@ def derive_seeds(seed, repeats):
     """`repeats` distinct seeds derived from `seed` (numpy's SeedSequence); a prefix of a longer list."""
     drawn = numpy.random.SeedSequence(seed).generate_state(2 * repeats + 8, dtype=numpy.uint32)
     return list(dict.fromkeys(int(value) for value in drawn))[:repeats]
+
+
+def base_of(submission):
+    """The POST /submissions body that runs a stored submission's job again (without its seed)."""
+    params = json.loads(submission["params"])
+    params.pop("random_seed", None)
+    body = {"name": submission["name"], "metadata": json.loads(submission["metadata"]),
+            "limits": json.loads(submission["limits"]), **params}
+    if submission["type"] == "quick":
+        body.update(type="quick", problem=submission["problem"],
+                    problem_params=json.loads(submission["problem_params"] or "{}"))
+    else:
+        body.update(fitness_func=submission["fitness_func"], fitness_func_entry=submission["fitness_func_entry"])
+    return body
 
 
 def plan(settings, body):
