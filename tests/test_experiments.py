@@ -136,6 +136,7 @@ def test_more_runs_than_max_experiment_runs_is_quota_exceeded_naming_the_setting
     assert error["code"] == "quota_exceeded" and "MAX_EXPERIMENT_RUNS" in error["message"]
     assert error["details"] == {"quota": "MAX_EXPERIMENT_RUNS", "limit": 10, "requested": 12}
     assert accepted(client, owner, {"base": BASE, "repeats": 5, "grid": {"keep_elitism": [0, 1]}})["runs_total"] == 10
+    assert client.get(f"{API}/account", headers=owner.headers).get_json()["limits"]["runs_per_experiment"] == 10
 
 
 def test_every_runs_credits_are_reserved_at_accept_or_nothing_is_created(app, client, owner):
