@@ -51,7 +51,8 @@ class Process:
 
 
 def vilvik_server(instance, **settings):
-    env = dict(os.environ, VILVIK_INSTANCE_PATH=instance, VILVIK_LOG_LEVEL="WARNING",
+    # The default log level (INFO): the request log line is part of what a request costs.
+    env = dict(os.environ, VILVIK_INSTANCE_PATH=instance, VILVIK_LOG_LEVEL="INFO",
                VILVIK_RATE_LIMIT="1000000000/hour", VILVIK_ACCOUNT_RATE_LIMIT="1000000000/hour", VILVIK_MAX_QUEUED="100000000", VILVIK_MAX_CPU_SECONDS="30")
     env.update({f"VILVIK_{k}": str(v) for k, v in settings.items()})
     key = json.loads(subprocess.run([sys.executable, "-m", "vilvik_server", "create-account",
@@ -390,12 +391,14 @@ def main():
     if args.quick:
         args.rounds, args.seconds = 3, 1.0
     args.wrk = None if args.no_wrk or args.only not in (None, "http") else wrk.find()
-    load_generator = (f"wrk ({args.wrk}), 16 and 1 connections" if args.wrk else
-                      "Python clients (wrk not found and not installable here), 16 and 1 clients")
+    load_generator = ("" if args.only not in (None, "http") else
+                      f"; HTTP load: wrk ({args.wrk}), 16 and 1 connections" if args.wrk else
+                      "; HTTP load: Python clients (--no-wrk, or wrk not found and not installable here: "
+                      "no p99), 16 and 1 clients")
     with open("/proc/loadavg") as loadavg:
         load_average = " ".join(loadavg.read().split()[:3])
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average {load_average}; "
-          f"{args.rounds} alternating rounds; HTTP load: {load_generator}")
+          f"{args.rounds} alternating rounds{load_generator}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, part in (("http", lambda: http_paths(args, tmp)), ("jobs", lambda: job_paths(args, tmp)),
