@@ -20,7 +20,7 @@ def accept(services, account_id, data, parent_id=None):
     if executor.stopping:
         raise errors.Unavailable("the server is shutting down", headers={"Retry-After": "5"})
     with services.db.transaction() as conn:
-        queued = submission_store.account_counts(conn, account_id)["queued"]
+        queued = submission_store.count_queued(conn, account_id, settings["MAX_QUEUED"])
         if queued >= settings["MAX_QUEUED"]:
             raise errors.ConcurrencyLimit(
                 f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",

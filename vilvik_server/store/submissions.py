@@ -187,6 +187,13 @@ def account_counts(conn, account_id):
     return counts
 
 
+def count_queued(conn, account_id, up_to):
+    """How many of the account's submissions are queued, counted no further than `up_to`
+    (O(up_to) however long the queue is; enough to compare with a ceiling)."""
+    return conn.execute("SELECT count(*) FROM (SELECT 1 FROM submissions WHERE account_id = ? AND status = 'queued'"
+                        " LIMIT ?)", (account_id, up_to)).fetchone()[0]
+
+
 def set_charge(conn, submission_id, micros):
     conn.execute("UPDATE submissions SET credits_charged_micros = ? WHERE id = ?", (micros, submission_id))
 
