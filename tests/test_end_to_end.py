@@ -14,7 +14,9 @@ def test_the_overview_example_runs_to_a_result(live_server, api_user):
                              headers={"Authorization": f"Bearer {api_user.key}", "Content-Type": "application/json"})
     assert response.status_code == 202
     accepted = response.json()
-    assert set(accepted) == {"id", "status", "status_url", "result_url", "created_at", "credits_reserved"}
+    assert set(accepted) == {"id", "status", "status_url", "result_url", "created_at", "credits_reserved",
+                             "credits_estimate"}
+    assert accepted["credits_estimate"] is None  # nothing to estimate from yet
     assert accepted["status"] == "queued"
     # PUBLIC_URL is not set: the URLs name the port this server listens on
     assert accepted["status_url"] == f"{live_server.api}/submissions/{accepted['id']}"
@@ -43,8 +45,10 @@ def test_the_overview_example_runs_to_a_result(live_server, api_user):
 
     csv = api_user.get(f"/results/{result['id']}", params={"format": "csv"})
     assert csv.headers["Content-Type"].startswith("text/csv")
-    assert csv.text.splitlines()[0] == "generation,best_fitness"
+    assert csv.text.splitlines()[0] == "generation,best_fitness,mean_fitness"
     assert len(csv.text.splitlines()) == 12
+    rows = [line.split(",") for line in csv.text.splitlines()[1:]]
+    assert [float(row[2]) for row in rows] == pytest.approx(result["mean_fitness_per_generation"])
 
 
 def test_it_returns_the_fitness_source_only_when_asked(api_user):

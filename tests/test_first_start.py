@@ -147,3 +147,13 @@ def test_a_run_without_a_cpu_limit_gets_the_default_and_reserves_up_to_that(tmp_
     assert accepted["credits_reserved"] == expected
     shown = client.get(f"/api/v1/submissions/{accepted['id']}", headers=owner.headers).get_json()
     assert shown["limits"]["cpu_seconds"] == expected
+
+
+def test_a_continuation_estimates_its_cost_from_its_parents_cpu_per_generation(api_user):
+    parent = api_user.run("def fitness_func(ga, sol, idx):\n    return float(sum(sol))\n", num_generations=10)
+    response = api_user.post(f"/submissions/{parent['id']}/continue", {"num_generations": 20})
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    per_generation = parent["usage"]["cpu_seconds"] / parent["progress"]["generations_completed"]
+    assert accepted["credits_estimate"] == pytest.approx(max(0.01, per_generation * 20), abs=1e-5)
+    assert accepted["credits_estimate"] <= accepted["credits_reserved"] == 20  # the live server's ceiling

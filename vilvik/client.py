@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import requests
 
 from . import __version__, errors
-from .resources import (AccountResource, CreditsResource, EventsResource, KeysResource, QuickResource,
-                        ResultsResource, SubmissionsResource, WebhooksResource)
+from .resources import (AccountResource, CreditsResource, EventsResource, ExperimentsResource, KeysResource,
+                        QuickResource, ResultsResource, SubmissionsResource, WebhooksResource)
 from .retry import RetryPolicy
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000/api/v1"
@@ -52,6 +52,7 @@ class Client:
         self.retry = RetryPolicy(max_retries=max_retries)
         self._session = None
         self.submissions = SubmissionsResource(self)
+        self.experiments = ExperimentsResource(self)
         self.results = ResultsResource(self)
         self.account = AccountResource(self)
         self.credits = CreditsResource(self)

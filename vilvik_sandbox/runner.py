@@ -201,7 +201,39 @@ def _run(spec, out, logs, stop_requested):
     result["mean_fitness_per_generation"] = channel.jsonable(means[:ga.generations_completed + 1])
     result["random_state"] = random_state_as_data(*generators[0])
     result["stopped"] = stop_requested()
+    if not result["stopped"] and len(means) - 1 < ga.num_generations:
+        result["stop_criterion"] = _fired_criterion(ga)
     return result
+
+
+def _fired_criterion(ga):
+    """Which of stop_criteria ended the run early: its index in the list, as PyGAD checks them in order."""
+    import time as _time
+
+    import numpy
+
+    fitness = numpy.asarray(ga.last_generation_fitness)
+    history = list(ga.best_solutions_fitness)
+    for index, (word, *values) in enumerate(ga.stop_criteria or []):
+        if word == "reach":
+            if fitness.ndim == 1:
+                reached = fitness.max() >= values[0]
+            else:  # one goal for every objective, or one per objective
+                goals = values if len(values) > 1 else values * fitness.shape[1]
+                reached = all(fitness[:, i].max() >= goal for i, goal in enumerate(goals))
+            if reached:
+                return index
+        elif word == "saturate":
+            unchanged = 0
+            while unchanged + 1 < len(history) and numpy.array_equal(history[-1 - unchanged], history[-2 - unchanged]):
+                unchanged += 1
+            if unchanged >= values[0]:
+                return index
+        elif word == "time" and _time.monotonic() - ga.run_start_time >= float(values[0]):
+            return index
+        elif word == "evaluations" and ga.num_fitness_evaluations >= int(values[0]):
+            return index
+    return None
 
 
 def random_state_as_data(numpy_state, python_state):

@@ -1,4 +1,4 @@
-"""The `vilvik-server` command: init, serve, accounts, keys, credits, passwords, settings, backup."""
+"""The `vilvik-server` command: init, serve, worker, accounts, keys, credits, passwords, settings, backup."""
 import argparse
 import json
 import logging
@@ -42,6 +42,11 @@ def main(argv=None):
     password.add_argument("email")
     password.add_argument("--password", help="the new password (default: asked for on the terminal)")
     commands.add_parser("settings", help="print every setting with its default and help, as a Markdown table")
+    worker = commands.add_parser(
+        "worker", help="run jobs for a control plane (EXECUTOR=celery) as a Celery worker; needs only BROKER_URL "
+                       "and the run-limit settings (docs/scaling.md)")
+    worker.add_argument("--concurrency", type=int, help="worker processes, one job each; default the WORKERS setting")
+    worker.add_argument("--name", help="this worker's name; default vilvik@<host name>")
     backup = commands.add_parser("backup", help="copy the live database to PATH (SQLite's online backup)")
     backup.add_argument("path")
     args = parser.parse_args(argv)
@@ -74,14 +79,12 @@ def cmd_init(args):
 
 
 def cmd_serve(args):
-    from waitress import create_server
-
-    from . import banner, public_url
+    from . import banner, public_url, serving
 
     app = _app(start_executor=True)
     services = app.extensions["vilvik"]
     threads = args.threads or services.settings["THREADS"]
-    server = create_server(app, host=args.host, port=args.port, threads=threads, ident="vilvik")
+    server = serving.make_server(app, args.host, args.port, threads, services.settings["MAX_BODY_BYTES"])
     base = public_url.follow_served_address(app, args.host, server.effective_port)
 
     def stop(signum, _frame):
@@ -98,7 +101,9 @@ def cmd_serve(args):
     finally:
         log.info("stopping: no new work; running jobs get %ss to finish", services.settings["SHUTDOWN_GRACE_SECONDS"])
         server.close()
-        if services.settings["WORKERS"] > 0:
+        from . import runs_jobs
+
+        if runs_jobs(services.settings):
             services.executor.stop()
         services.deliveries.stop()
         log.info("stopped")
@@ -183,6 +188,15 @@ def _amount(text):
     return micros
 
 
+def cmd_worker(args):
+    from . import _configure_logging
+    from .config import load_settings
+    from .workers import command
+
+    _configure_logging(load_settings(None)["LOG_LEVEL"])
+    return command.main(args)
+
+
 def cmd_list_accounts(args):
     from .ids import micros_to_credits, rfc3339
     from .store import accounts
@@ -250,7 +264,7 @@ def cmd_backup(args):
     return 0
 
 
-COMMANDS = {"backup": cmd_backup, "settings": cmd_settings, "init": cmd_init, "serve": cmd_serve, "create-account": cmd_create_account,
+COMMANDS = {"worker": cmd_worker, "backup": cmd_backup, "settings": cmd_settings, "init": cmd_init, "serve": cmd_serve, "create-account": cmd_create_account,
             "create-key": cmd_create_key, "grant-credits": cmd_grant_credits, "list-accounts": cmd_list_accounts,
             "revoke-key": cmd_revoke_key, "set-password": cmd_set_password}
 

@@ -12,6 +12,7 @@ from . import errors
 log = logging.getLogger("vilvik.http")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BODY_METHODS = ("POST", "PUT", "PATCH")
+MAX_JSON_DEPTH = 32  # arrays/objects within each other in a request body (initial_population needs 2)
 
 
 def init_app(app):
@@ -39,7 +40,15 @@ def _check_json_body():
         return  # the view answers 401 first; the body does not matter then
     if request.mimetype != "application/json":
         raise errors.UnsupportedMediaType()
-    body = request.get_json(silent=True, cache=True)
+    try:
+        body = request.get_json(silent=True, cache=True)
+    except RecursionError:
+        body = None
+        too_deep = True
+    else:
+        too_deep = body is not None and _nested_deeper_than(body, MAX_JSON_DEPTH)
+    if too_deep:
+        raise errors.InvalidJson(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
     if body is None:
         raise errors.InvalidJson()
     try:
@@ -47,6 +56,18 @@ def _check_json_body():
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise errors.InvalidJson("the body holds a string that is not valid Unicode (a lone surrogate)") from None
+
+
+def _nested_deeper_than(value, limit):
+    """Is a parsed JSON value nested deeper than `limit` arrays/objects? (Iterative: no recursion.)"""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _finish(response):

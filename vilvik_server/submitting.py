@@ -14,18 +14,9 @@ def accept(services, account_id, data, parent_id=None):
     check_size_quotas(settings, params, data["fitness_func"])
     fitness_source.check(data["fitness_func"], data["fitness_func_entry"])
     limits = run_limits(settings, data["limits"])
-    if settings["WORKERS"] > 0 and not executor.sandbox_usable:
-        raise errors.Unavailable("the sandbox is unavailable on this server, so it cannot run jobs",
-                                 headers={"Retry-After": "60"})
-    if executor.stopping:
-        raise errors.Unavailable("the server is shutting down", headers={"Retry-After": "5"})
+    check_accepting(services)
     with services.db.transaction() as conn:
-        queued = submission_store.count_queued(conn, account_id, settings["MAX_QUEUED"])
-        if queued >= settings["MAX_QUEUED"]:
-            raise errors.ConcurrencyLimit(
-                f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",
-                details={"queued": queued, "max_queued": settings["MAX_QUEUED"]},
-                headers={"Retry-After": CONCURRENCY_RETRY_AFTER})
+        check_queue_room(conn, settings, account_id)
         row = submission_store.insert(
             conn, account_id, name=data["name"], type=data["type"], params=params,
             fitness_func=data["fitness_func"], fitness_func_entry=data["fitness_func_entry"],
@@ -35,6 +26,25 @@ def accept(services, account_id, data, parent_id=None):
         reserved = billing.reserve(conn, account_id, row["id"], limits["cpu_seconds"], settings)
     executor.wake()
     return row, reserved
+
+
+def check_accepting(services):
+    """Refuse new work with 503 when this server cannot run it (no sandbox) or is shutting down."""
+    if services.settings["WORKERS"] > 0 and not services.executor.sandbox_usable:
+        raise errors.Unavailable("the sandbox is unavailable on this server, so it cannot run jobs",
+                                 headers={"Retry-After": "60"})
+    if services.executor.stopping:
+        raise errors.Unavailable("the server is shutting down", headers={"Retry-After": "5"})
+
+
+def check_queue_room(conn, settings, account_id):
+    """429 when the account already waits on MAX_QUEUED entries (an experiment's queued runs count once)."""
+    queued = submission_store.queued_entries(conn, account_id, up_to=settings["MAX_QUEUED"])
+    if queued >= settings["MAX_QUEUED"]:
+        raise errors.ConcurrencyLimit(
+            f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",
+            details={"queued": queued, "max_queued": settings["MAX_QUEUED"]},
+            headers={"Retry-After": CONCURRENCY_RETRY_AFTER})
 
 
 def check_size_quotas(settings, params, source):

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from ..domain.inputs import ContinueSchema, KeyCreateSchema, RunLimitsSchema, SubmissionCreateSchema  # noqa: F401
 from ..domain.statuses import STATUSES
+from ..domain.stop_reason import REASONS as STOP_REASONS
 from ..store.pages import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -21,6 +22,8 @@ class SubmissionListQuerySchema(ListQuerySchema):
     created_before = fields.DateTime(load_default=None, format="iso")
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
                          metadata={"description": "name prefix"})
+    experiment_id = fields.String(load_default=None, validate=validate.Length(max=40),
+                                  metadata={"description": "only the runs of this experiment"})
 
 
 class SubmissionGetQuerySchema(Schema):
@@ -41,7 +44,12 @@ class AcceptedSchema(Schema):
     status_url = fields.String()
     result_url = fields.String()
     created_at = fields.String()
-    credits_reserved = fields.Float(allow_none=True)
+    credits_reserved = fields.Float(allow_none=True, metadata={
+        "description": "the most this run can cost (its CPU-seconds limit times the price), held until it "
+                       "ends; it is charged only the CPU time it uses"})
+    credits_estimate = fields.Float(allow_none=True, metadata={
+        "description": "a continuation: about what it will cost, from its parent's CPU per generation; "
+                       "null when there is nothing to estimate from"})
     generated = fields.Dict(metadata={"description": "quick submissions: the parameters and fitness source "
                                                      "the builder made, exactly what will run"})
 
@@ -59,12 +67,19 @@ class SubmissionSchema(Schema):
     fitness_func_entry = fields.String()
     fitness_func = fields.String(metadata={"description": "only with ?include=fitness_func"})
     parent_id = fields.String(allow_none=True)
+    experiment_id = fields.String(allow_none=True, metadata={"description": "the experiment this run belongs to"})
     problem = fields.String(allow_none=True)
     problem_params = fields.Dict(allow_none=True)
     progress = fields.Dict()
     usage = fields.Dict()
     limits = fields.Dict()
     credits_charged = fields.Float(allow_none=True)
+    stop_reason = fields.String(allow_none=True, metadata={
+        "enum": list(STOP_REASONS),
+        "description": "why the run ended (terminal only): all generations ran, a stop criterion was reached, "
+                       "cancelled, a limit, or an error"})
+    stop_criterion = fields.String(allow_none=True, metadata={
+        "description": "with stop_reason stop_criteria: the criterion that fired, e.g. saturate_15"})
     error = fields.Dict(allow_none=True, metadata={"description": "code, message, traceback (failed only)"})
     sandbox = fields.List(fields.String(), allow_none=True, metadata={"description": "layers the run ran under"})
     versions = fields.Dict(allow_none=True)
@@ -114,6 +129,8 @@ class HealthSchema(Schema):
     version = fields.String()
     queue = fields.Dict()
     sandbox = fields.Dict()
+    executor = fields.Dict(metadata={"description": "mode (local or celery), workers (celery: seen in the last "
+                                                    "30 s), and for celery each worker node with its sandbox"})
 
 
 class AccountSchema(Schema):

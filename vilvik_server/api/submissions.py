@@ -6,7 +6,7 @@ from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import errors, lifecycle, submitting
+from .. import billing, errors, lifecycle, submitting
 from ..auth import require_scope
 from ..idempotency import idempotent
 from .. import progress_stream
@@ -50,7 +50,7 @@ class Submissions(MethodView):
             conn, g.account_id, status=query["status"], name=query["name"],
             created_after=parse_time(query["created_after"].isoformat()) if query["created_after"] else None,
             created_before=parse_time(query["created_before"].isoformat()) if query["created_before"] else None,
-            cursor=query["cursor"], limit=query["limit"])
+            experiment_id=query["experiment_id"], cursor=query["cursor"], limit=query["limit"])
         submissions = [represent.submission(row, public_url()) for row in page.rows]
         return responses.as_response(responses.page(page, submissions))
 
@@ -118,14 +118,22 @@ class SubmissionEvents(MethodView):
 def _accepted(services, row, reserved, generated=None):
     body = {"id": row["id"], "status": row["status"], "status_url": urls.status_url(public_url(), row["id"]),
             "result_url": urls.result_url(public_url(), row["id"]), "created_at": rfc3339(row["created_at"]),
-            "credits_reserved": micros_to_credits(reserved)}
+            "credits_reserved": micros_to_credits(reserved), "credits_estimate": None}
+    if row["parent_id"]:
+        parent = submission_store.get(services.db.connection(), row["account_id"], row["parent_id"])
+        estimate = billing.estimate_micros(parent, json.loads(row["params"])["num_generations"],
+                                           services.settings, reserved)
+        body["credits_estimate"] = micros_to_credits(estimate)
     if generated is not None:
         body["generated"] = generated
     headers = {"Location": body["status_url"]}
     wait = _preferred_wait()
-    if wait is not None:
+    # A wait holds a serving thread: past the server's or the account's share, answer 202 at once.
+    ticket, _full = services.waits.take(row["account_id"]) if wait is not None else (None, None)
+    if ticket is not None:
         headers["Preference-Applied"] = f"wait={wait}"
-        services.executor.wait_terminal(row["id"], wait)
+        with ticket:
+            services.executor.wait_terminal(row["id"], wait)
         final = submission_store.get(services.db.connection(), row["account_id"], row["id"])
         if final is not None and final["status"] in submission_store.TERMINAL:
             # A Response passes flask-smorest's 202 schema untouched.
@@ -139,4 +147,7 @@ def _accepted(services, row, reserved, generated=None):
 
 def _preferred_wait():
     match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
-    return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else None
+    if match is None:
+        return None
+    digits = match.group(1).lstrip("0") or "0"
+    return MAX_WAIT_SECONDS if len(digits) > 3 else min(int(digits), MAX_WAIT_SECONDS)

@@ -5,7 +5,7 @@ field means the same thing and fails the same way wherever it is sent.
 """
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from ..webhooks import ALL, SUBMISSION_EVENTS, validate_url
+from ..webhooks import ALL, ENDPOINT_EVENTS, SUBMISSION_EVENTS, validate_url
 from .ga_params import GAParamsSchema
 from .scopes import SCOPES
 
@@ -105,9 +105,9 @@ class KeyCreateSchema(Schema):
 
 def event_filter(**kwargs):
     """An events filter field: event types, or ["*"] for all."""
-    return fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
+    return fields.List(fields.String(validate=validate.OneOf((ALL,) + ENDPOINT_EVENTS)),
                        validate=validate.Length(min=1, max=10), metadata={
-                           "description": f"event types to send ({', '.join(SUBMISSION_EVENTS)}), or [\"*\"]"
+                           "description": f"event types to send ({', '.join(ENDPOINT_EVENTS)}), or [\"*\"]"
                                           " for all"}, **kwargs)
 
 

@@ -9,6 +9,7 @@ import io
 import json
 
 from ..ids import micros_to_credits, rfc3339
+from . import stop_reason
 from .urls import result_url, status_url
 
 
@@ -27,6 +28,7 @@ def submission(row, public_url, include_fitness_func=False):
         "params": params,
         "fitness_func_entry": row["fitness_func_entry"],
         "parent_id": row["parent_id"],
+        "experiment_id": row["experiment_id"],
         "problem": row["problem"],
         "problem_params": json.loads(row["problem_params"]) if row["problem_params"] else None,
         "progress": {
@@ -43,6 +45,7 @@ def submission(row, public_url, include_fitness_func=False):
         },
         "limits": json.loads(row["limits"]),
         "credits_charged": micros_to_credits(row["credits_charged_micros"]),
+        **dict(zip(("stop_reason", "stop_criterion"), stop_reason.of_row(row))),
         "error": json.loads(row["error"]) if row["error"] else None,
         "sandbox": json.loads(row["sandbox"]) if row["sandbox"] else None,
         "versions": json.loads(row["versions"]) if row["versions"] else None,
@@ -74,12 +77,15 @@ def result(row, public_url):
 
 
 def history_csv(body):
-    """A result's per-generation best fitness as CSV text (a multi-objective fitness as a JSON list)."""
+    """A result's per-generation best and mean fitness as CSV text (a multi-objective fitness as a JSON list)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["generation", "best_fitness"])
+    writer.writerow(["generation", "best_fitness", "mean_fitness"])
+    means = body.get("mean_fitness_per_generation") or []
     for generation, fitness in enumerate(body["best_fitness_per_generation"]):
-        writer.writerow([generation, json.dumps(fitness) if isinstance(fitness, list) else fitness])
+        mean = means[generation] if generation < len(means) else None
+        writer.writerow([generation, json.dumps(fitness) if isinstance(fitness, list) else fitness,
+                         "" if mean is None else mean])
     return out.getvalue()
 
 

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from vilvik_sandbox.privileges import UID_BASE
 
 from .. import billing, claim_loop
+from ..domain import stop_reason
+from ..experiments import tracking as experiment_tracking
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
@@ -249,12 +251,11 @@ class Executor:
         submission_id = row["id"]
         with self.db.transaction() as conn:
             if outcome.status == "requeue":
-                submission_store.requeue(conn, submission_id)
+                submission_store.requeue(conn, submission_id, attempt=row["attempts"])
                 log.info("submission %s: re-queued (server stopping)", submission_id)
                 return
             if outcome.sandbox is not None:
-                submission_store.record_sandbox(conn, submission_id, outcome.sandbox,
-                                                self.zygote.ready["versions"] if self.zygote.ready else None)
+                submission_store.record_sandbox(conn, submission_id, outcome.sandbox, self._versions(submission_id))
             generations = best = None
             if outcome.result:
                 generations = outcome.result["generations_completed"]
@@ -262,21 +263,34 @@ class Executor:
             elif outcome.progress:
                 generations, best = outcome.progress
             if not submission_store.finish(conn, submission_id, outcome.status, usage=outcome.usage,
-                                           error=outcome.error, logs=outcome.logs,
+                                           error=outcome.error, logs=outcome.logs, attempt=row["attempts"],
                                            generations_completed=generations, best_fitness=best):
                 return  # someone else ended it first (a cancel): that ending stands
+            submission_store.set_stop_reason(conn, submission_id, *stop_reason.of_outcome(
+                outcome.status, outcome.error, outcome.result, json.loads(row["params"]), outcome.usage,
+                json.loads(row["limits"])))
             charged = billing.settle(conn, row, cpu_seconds=outcome.usage.get("cpu_seconds", 0.0),
                                      error_code=outcome.error and outcome.error["code"], settings=self.settings)
             if outcome.result is not None:
                 body = dict(outcome.result, usage=outcome.usage, credits_charged_micros=charged)
                 resume_state = body.pop("random_state", None)
                 body.pop("stopped", None)
+                body.pop("stop_criterion", None)  # the submission's stop_criterion names it
                 if row["problem"]:
                     body["interpretation"] = _interpretation(row, body)
                 result_store.insert(conn, row["account_id"], submission_id, body, resume_state)
             webhook_events.record_submission_event(conn, self.settings, submission_id)
+            experiment_tracking.run_ended(conn, self.settings, submission_id)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
+
+    def _versions(self, submission_id):
+        """The versions of the sandbox that ran the submission (its Python, numpy, PyGAD)."""
+        return self.zygote.ready["versions"] if self.zygote.ready else None
+
+    def describe(self):
+        """How this server runs jobs, for /health."""
+        return {"mode": "local", "workers": self.workers}
 
     def _log_sandbox(self, sandbox):
         reasons = sandbox.get("reasons", {})

@@ -113,7 +113,11 @@ def check_result(message, params):
         lambda v: _fitness(v, "mean_fitness_per_generation", allow_none=True))
     result["random_state"] = _random_state(message.get("random_state"))
     result["stopped"] = message.get("stopped") is True
-    extra = set(message) - set(result) - {"type", "logs"}
+    if message.get("stop_criterion") is not None:  # an index into the run's own stop_criteria
+        criteria = params.get("stop_criteria") or []
+        result["stop_criterion"] = _int_in(message["stop_criterion"], "stop_criterion", 0,
+                                           (1 if isinstance(criteria, str) else len(criteria)) - 1)
+    extra = set(message) - set(result) - {"type", "logs", "stop_criterion"}
     if extra:
         raise MalformedReport(f"result: unexpected fields {sorted(extra)[:5]}")
     return result, _text(message.get("logs", ""), "logs", MAX_TEXT)

@@ -32,9 +32,12 @@ def get_any(conn, submission_id):
 
 
 def list_page(conn, account_id, *, status=None, created_after=None, created_before=None, name=None,
-              cursor=None, limit=20):
+              experiment_id=None, cursor=None, limit=20):
     """One page of an account's submissions, newest first."""
     conditions, params = ["account_id = ?"], [account_id]
+    if experiment_id:
+        conditions.append("experiment_id = ?")
+        params.append(experiment_id)
     if status:
         conditions.append("status = ?")
         params.append(status)
@@ -142,6 +145,12 @@ def finish(conn, submission_id, status, *, usage, error=None, logs=None, generat
     return cursor.rowcount == 1
 
 
+def set_stop_reason(conn, submission_id, reason, criterion):
+    """Record why a run ended (domain/stop_reason.py), beside its terminal status."""
+    conn.execute("UPDATE submissions SET stop_reason = ?, stop_criterion = ? WHERE id = ?",
+                 (reason, criterion, submission_id))
+
+
 def requeue(conn, submission_id, attempt=None):
     """Put a running submission back in the queue (its server is stopping)."""
     cursor = conn.execute(
@@ -187,11 +196,20 @@ def account_counts(conn, account_id):
     return counts
 
 
-def count_queued(conn, account_id, up_to):
-    """How many of the account's submissions are queued, counted no further than `up_to`
-    (O(up_to) however long the queue is; enough to compare with a ceiling)."""
-    return conn.execute("SELECT count(*) FROM (SELECT 1 FROM submissions WHERE account_id = ? AND status = 'queued'"
-                        " LIMIT ?)", (account_id, up_to)).fetchone()[0]
+def queued_entries(conn, account_id, up_to=None):
+    """What MAX_QUEUED counts: queued submissions, with all queued runs of one experiment as one.
+
+    With `up_to`, each part is counted no further than that: O(up_to) however long the
+    queue is, and still at least `up_to` whenever the whole count is (enough to compare
+    with a ceiling).
+    """
+    limit = -1 if up_to is None else up_to  # LIMIT -1: no limit
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM submissions WHERE account_id = ? AND status = 'queued'"
+        "        AND experiment_id IS NULL LIMIT ?))"
+        " + (SELECT count(*) FROM (SELECT DISTINCT experiment_id FROM submissions WHERE account_id = ?"
+        "    AND status = 'queued' AND experiment_id IS NOT NULL LIMIT ?))",
+        (account_id, limit, account_id, limit)).fetchone()[0]
 
 
 def set_charge(conn, submission_id, micros):

@@ -20,7 +20,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 def init_app(app):
     """Register the website's blueprints, its session cookie, CSRF checks and HTML error pages."""
-    from . import account_views, docs_views, login_views, submission_views, webhook_views
+    from . import account_views, docs_views, experiment_views, login_views, submission_views, webhook_views
 
     settings = app.config["VILVIK"]
     app.config.update(
@@ -31,7 +31,8 @@ def init_app(app):
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
     app.session_interface = session.PagesOnlySessions()
-    blueprints = (login_views.blp, account_views.blp, submission_views.blp, webhook_views.blp, docs_views.blp)
+    blueprints = (login_views.blp, account_views.blp, submission_views.blp, experiment_views.blp, webhook_views.blp,
+                  docs_views.blp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     names = frozenset(blueprint.name for blueprint in blueprints)

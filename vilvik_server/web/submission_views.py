@@ -4,7 +4,7 @@ import json
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from .. import errors, lifecycle, progress_stream, submitting
+from .. import billing, errors, lifecycle, progress_stream, submitting
 from ..domain import represent
 from ..domain.inputs import ContinueSchema, SubmissionCreateSchema
 from ..domain.statuses import STATUSES
@@ -73,7 +73,8 @@ def new():
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         context.update(errors=forms.field_errors(fields)[0] if fields else {}, message=exc.message)
         return render_template("web/new_submission.html", **context), exc.status
-    flash(f"Submitted: {row['id']} is queued; {_credits(reserved)} credits are reserved until it ends.")
+    flash(f"Submitted: {row['id']} is queued. It may cost up to {_credits(reserved)} credits (held until it ends); "
+          "it is charged only the CPU time it uses.")
     return redirect(url_for("web_submissions.show", submission_id=row["id"]))
 
 
@@ -121,7 +122,7 @@ def continue_(submission_id):
         return _back(submission_id)
     row, reserved = accepted
     flash(f"Continuing with {data['num_generations']} more generations as {row['id']}; "
-          f"{_credits(reserved)} credits are reserved.")
+          f"it may cost up to {_credits(reserved)} credits, held until it ends.")
     return redirect(url_for("web_submissions.show", submission_id=row["id"]))
 
 
@@ -164,6 +165,9 @@ def _details(submission_id):
             "legend": chart.legend(series), "can_continue": bool(saved and saved["resume_state"]),
             "terminal": terminal,
             "reserved": micros_to_credits(row["reserved_micros"]),
+            "estimate": None if terminal or not row["parent_id"] else micros_to_credits(billing.estimate_micros(
+                submission_store.get(conn, g.account_id, row["parent_id"]), submission["params"]["num_generations"],
+                current_app.extensions["vilvik"].settings, row["reserved_micros"])),
             "live_chart": None if result or terminal else chart.render(
                 [("best fitness", "best", []), ("mean fitness", "mean", [])],
                 submission["params"]["num_generations"], chart_id="live-chart")}

@@ -11,7 +11,7 @@ from .. import errors
 from ..domain import represent_webhooks
 from ..domain.inputs import EndpointCreateSchema
 from ..store import webhooks as webhook_store
-from ..webhooks import ALL, SUBMISSION_EVENTS, endpoints
+from ..webhooks import ALL, ENDPOINT_EVENTS, endpoints
 from . import forms
 from .session import login_required
 
@@ -42,7 +42,7 @@ def index():
     return render_template("web/webhooks.html", endpoints=[represent_webhooks.endpoint(row) for row in page.rows],
                            page=page,
                            created=created, form=form, errors=field_errors, message=message,
-                           event_types=(ALL,) + SUBMISSION_EVENTS), status
+                           event_types=(ALL,) + ENDPOINT_EVENTS), status
 
 
 @blp.route("/webhooks/<webhook_id>")
