@@ -63,6 +63,7 @@ def run_job(spec, fd):
     out = channel.LineWriter(fd)
     logs = _TailBuffer(LOG_TAIL_BYTES)
     sys.stdout = sys.stderr = logs
+    _switch_off_networking()
     try:
         result = _run(spec, out, logs, _StopRequest(fd))
     except _Stopped:
@@ -77,6 +78,10 @@ def run_job(spec, fd):
         error = exc.__cause__
         if isinstance(error, MemoryError):
             _report_error(out, logs, "memory_limit", "the run exceeded its memory limit")
+        elif isinstance(error, NetworkingOff):
+            _report_error(out, logs, "sandbox_violation", str(error), _user_traceback(error))
+        elif isinstance(error, ModuleNotFoundError):
+            _report_error(out, logs, "fitness_error", f"{_one_line(error)}: {IMPORTABLE}", _user_traceback(error))
         elif isinstance(error, InvalidFitness):
             _report_error(out, logs, "invalid_fitness", str(error))
         else:
@@ -87,6 +92,37 @@ def run_job(spec, fd):
         return 0
     out.write(dict(type="result", logs=logs.text(), **result))
     return 0
+
+
+NETWORK_OFF = ("networking is off inside jobs: a fitness function cannot open connections or look up names "
+               "(it called socket.{what}). Put the data it needs in its source (or a quick problem's "
+               "problem_params); see /docs/sandbox#networking")
+IMPORTABLE = ("a fitness function can import the Python standard library, numpy and pygad (and the packages "
+              "installed beside this server); see /docs/sandbox#what-a-fitness-function-can-import")
+
+
+class NetworkingOff(BaseException):
+    """A network call by the user's code. A BaseException, so a library's `except Exception` cannot
+    swallow it and the run fails as sandbox_violation; the seccomp filter stays underneath."""
+
+
+def _switch_off_networking():
+    """Make Python's socket calls fail with a message that says why, before the kernel kills the run."""
+    import socket
+
+    def refusing(what):
+        def refuse(*args, **kwargs):
+            raise NetworkingOff(NETWORK_OFF.format(what=what))
+        return refuse
+
+    class RefusingSocket(socket.socket):  # a class still, so isinstance(x, socket.socket) keeps working
+        def __init__(self, *args, **kwargs):
+            raise NetworkingOff(NETWORK_OFF.format(what="socket"))
+
+    socket.socket = socket.SocketType = RefusingSocket
+    for name in ("create_connection", "create_server", "getaddrinfo", "gethostbyname", "gethostbyname_ex",
+                 "gethostbyaddr", "getnameinfo", "socketpair", "fromfd"):
+        setattr(socket, name, refusing(name))
 
 
 class _UserCodeError(Exception):

@@ -14,7 +14,7 @@ SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
 MAX_TEXT = 64 * 1024
 MAX_OBJECTIVES = 64  # values of one multi-objective fitness
 MAX_SAFE_INT = 2 ** 53  # beyond it an integer is not exactly a float (nor a JSON number every client reads)
-USER_ERROR_CODES = ("fitness_error", "invalid_fitness", "memory_limit")
+USER_ERROR_CODES = ("fitness_error", "invalid_fitness", "memory_limit", "sandbox_violation")
 LINE_BASE_BYTES = 1 << 20  # logs (64 Ki characters, escaped), a traceback, the generators' state, field names
 BYTES_PER_NUMBER = 32  # "-1.2345678901234567e-308," with room to spare
 
