@@ -7,9 +7,8 @@ import io
 import json
 
 from ..ids import micros_to_credits, rfc3339
+from .statuses import STATUSES as RUN_STATUSES
 from .urls import api_url
-
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 def status(row, counts):

@@ -54,7 +54,7 @@ def run(process, payload):
             {"cpu_seconds": limits["cpu_seconds"], "memory_bytes": limits["memory_mb"] << 20},
             slot=process.slot, wall_seconds=limits["wall_seconds"],
             max_output_bytes=process.settings["MAX_RESULT_BYTES"], on_progress=report.progress, stop=stop)
-        if outcome.status == "requeue":  # this worker is stopping: the run goes back to the control plane
+        if outcome.requeue:  # this worker is stopping: the run goes back to the control plane
             outcome = job.Outcome("failed", {"code": "worker_lost", "message": "the worker stopped"})
         report.outcome(outcome)
         log.info("submission %s: %s (cpu %.3fs)", submission_id, outcome.status,
