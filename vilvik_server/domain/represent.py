@@ -10,7 +10,9 @@ import csv
 import io
 import json
 
-from ..ids import micros_to_credits, rfc3339
+from ..clock import rfc3339
+
+from ..money import micros_to_credits
 from . import stop_reason
 from .urls import result_url, status_url
 
