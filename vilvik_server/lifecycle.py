@@ -72,6 +72,10 @@ def continue_(services, account_id, parent_id, data):
         raise errors.Conflict(
             "only a succeeded submission, or a cancelled one that saved its state, can be continued",
             details={"status": parent["status"]})
+    if len(json.loads(saved["body"]).get("population") or []) != json.loads(parent["params"]).get("sol_per_pop"):
+        # A result stored before the report had to hold exactly sol_per_pop rows: no state to resume from.
+        raise errors.Conflict("the submission's saved population is not whole; it cannot be continued",
+                              details={"status": parent["status"]})
     # The parent's stored params hold every default; re-validated as if the user had given them, a
     # default PyGAD clips quietly (K_tournament 3 with sol_per_pop 2) would be refused: leave defaults out.
     params = {name: value for name, value in json.loads(parent["params"]).items()

@@ -63,6 +63,7 @@ class Account(MethodView):
                 "num_genes": settings["MAX_NUM_GENES"],
                 "evaluations_per_run": settings["MAX_EVALUATIONS"],
                 "fitness_func_bytes": settings["MAX_FITNESS_SOURCE_BYTES"],
+                "runs_per_experiment": settings["MAX_EXPERIMENT_RUNS"],
                 "body_bytes": settings["MAX_BODY_BYTES"],
             },
             "price": {"credits_per_cpu_second": settings["CREDITS_PER_CPU_SECOND"],

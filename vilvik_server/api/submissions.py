@@ -19,6 +19,11 @@ from . import responses
 from .schemas import (AcceptedSchema, ContinueSchema, SubmissionCreateSchema, SubmissionGetQuerySchema,
                       SubmissionListQuerySchema, SubmissionSchema, list_schema)
 
+# The overview's first example: what the playground's "Try it out" sends as it stands.
+PLAYGROUND_EXAMPLE = {"name": "smoke test", "num_generations": 10, "sol_per_pop": 4, "num_genes": 3,
+                      "num_parents_mating": 2, "init_range_low": -1, "init_range_high": 1,
+                      "fitness_func": "def fitness_func(ga, sol, idx): return sum(sol)\n"}
+
 blp = Blueprint("submissions", __name__, description="Submit PyGAD jobs and follow them.")
 MAX_WAIT_SECONDS = 60
 _PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)")
@@ -28,7 +33,7 @@ _PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)")
 class Submissions(MethodView):
     @require_scope("submissions:write")
     @idempotent
-    @blp.arguments(SubmissionCreateSchema())
+    @blp.arguments(SubmissionCreateSchema(), example=PLAYGROUND_EXAMPLE)
     @blp.response(202, AcceptedSchema)
     @blp.alt_response(200, schema=SubmissionSchema, description="with `Prefer: wait=N`, when the run ended in time")
     def post(self, data):
