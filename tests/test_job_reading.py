@@ -138,3 +138,12 @@ def test_the_executor_reuses_no_slot_whose_job_may_live(tmp_path, monkeypatch):
     monkeypatch.setattr(executor, "_run", lambda row, slot: True, raising=False)  # reaped
     executor._run_claimed({"id": "s2"}, 8)
     assert executor._free_slots == [8] and executor._seats.acquire(blocking=False) is True
+
+
+def test_a_workers_outcome_may_carry_invalid_report():
+    from vilvik_server.engine import wire
+
+    message = {"status": "failed", "error": {"code": "invalid_report", "message": "bad \udfff line"},
+               "usage": {"cpu_seconds": 0.5, "wall_seconds": 1.0}}
+    outcome = wire.check_outcome(message, PARAMS, {"cpu_seconds": 5, "wall_seconds": 10})
+    assert outcome.error["code"] == "invalid_report" and outcome.error["message"] == "bad \ufffd line"
