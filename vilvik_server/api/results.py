@@ -5,19 +5,21 @@ import json
 
 from flask import Response, current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import errors
 from ..auth import require_scope
 from ..store import results as result_store
 from . import represent
+from .openapi import Blueprint, operation
 from .schemas import ResultGetQuerySchema, ResultListQuerySchema, ResultSchema, list_schema
 
 blp = Blueprint("results", __name__, description="Read the results of finished runs.")
+HISTORY_CSV = {"type": "string", "example": "generation,best_fitness\n0,1.25\n1,1.75\n"}
 
 
 @blp.route("/results")
 class Results(MethodView):
+    @operation("list_results")
     @require_scope("results:read")
     @blp.arguments(ResultListQuerySchema(), location="query")
     @blp.response(200, list_schema(ResultSchema))
@@ -31,21 +33,38 @@ class Results(MethodView):
 
 @blp.route("/results/<string:result_id>")
 class ResultById(MethodView):
+    @operation("get_result", errors.NotFound)
     @require_scope("results:read")
     @blp.arguments(ResultGetQuerySchema(), location="query")
-    @blp.response(200, ResultSchema)
-    @blp.alt_response(200, description="?format=csv: the per-generation history as CSV",
-                      content_type="text/csv", success=True)
+    @blp.response(200, ResultSchema, description="the result; with ?format=csv its per-generation history as CSV "
+                                                 "(also at /results/{result_id}/history.csv)")
+    @blp.alt_response(200, schema=HISTORY_CSV, content_type="text/csv", success=True,
+                      description="the result; with ?format=csv its per-generation history as CSV (also at "
+                                  "/results/{result_id}/history.csv)")
     def get(self, query, result_id):
         """Fetch one result; ?format=csv gives the per-generation history as CSV."""
-        conn = current_app.extensions["vilvik"].db.connection()
-        row = result_store.get(conn, g.account_id, result_id)
-        if row is None:
-            raise errors.NotFound(f"no result {result_id}")
-        body = represent.result(row)
+        body = _result(result_id)
         if query["format"] == "csv":
             return _history_csv(body)
         return represent.as_response(body)
+
+
+@blp.route("/results/<string:result_id>/history.csv")
+class ResultHistoryCsv(MethodView):
+    @operation("get_result_csv", errors.NotFound)
+    @require_scope("results:read")
+    @blp.response(200, HISTORY_CSV, content_type="text/csv",
+                  description="one row per generation: generation, best_fitness")
+    def get(self, result_id):
+        """The per-generation history of a result as CSV (the same as GET /results/{id}?format=csv)."""
+        return _history_csv(_result(result_id))
+
+
+def _result(result_id):
+    row = result_store.get(current_app.extensions["vilvik"].db.connection(), g.account_id, result_id)
+    if row is None:
+        raise errors.NotFound(f"no result {result_id}")
+    return represent.result(row)
 
 
 def _history_csv(body):
