@@ -16,6 +16,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 from conftest import OVERVIEW_BODY
+from openapi_check import DocumentCheck, _Request
 from vilvik_server import errors, http
 from vilvik_server.errors import VilvikError
 
@@ -159,6 +160,8 @@ def test_nothing_of_the_framework_leaks_into_the_document(document):
 
 
 def test_no_enum_is_written_inline_with_null(document):
+    assert document["components"]["schemas"].pop("Null") == {"nullable": True, "enum": [None], "description": "null"}
+
     def walk(node, where):
         if isinstance(node, dict):
             assert not (None in node.get("enum", ())), where
@@ -233,11 +236,13 @@ def test_typed_pygad_unions(document):
     params = schemas["Params"]["properties"]
     assert params["mutation_num_genes"]["anyOf"][0] == {"type": "integer"}
     assert params["gene_type"]["$ref"] == "#/components/schemas/GeneType"
-    assert params["gene_space"]["allOf"] == [{"$ref": "#/components/schemas/GeneSpace"}]
-    assert params["gene_space"]["nullable"] is True
+    null = {"$ref": "#/components/schemas/Null"}
+    assert params["gene_space"]["anyOf"] == [{"$ref": "#/components/schemas/GeneSpace"}, null]
+    assert params["mutation_num_genes"]["anyOf"][-1] == null
     create = schemas["SubmissionCreate"]["properties"]
     for name in ("crossover_type", "mutation_type"):
-        assert create[name]["nullable"] is True and create[name]["allOf"][0]["$ref"].endswith("Type"), name
+        assert create[name]["anyOf"][1] == null and create[name]["anyOf"][0]["$ref"].endswith("Type"), name
+    assert params["crossover_type"]["$ref"] == "#/components/schemas/CrossoverType"
     fitness = json.dumps(schemas["Result"]["properties"]["best_solution_fitness"])
     assert "#/components/schemas/Fitness" in fitness
     assert "NonFiniteNumber" in json.dumps(schemas["Fitness"])
@@ -250,3 +255,23 @@ def test_the_csv_and_the_event_stream_are_declared(document):
     assert set(paths["/api/v1/results/{result_id}/history.csv"]["get"]["responses"]["200"]["content"]) == {"text/csv"}
     events = paths["/api/v1/submissions/{submission_id}/events"]["get"]["responses"]["200"]["content"]
     assert set(events) == {"text/event-stream"}
+
+
+def test_the_response_check_refuses_what_the_document_does_not_say(document):
+    from flask import Response
+    from openapi_core.contrib.werkzeug import WerkzeugOpenAPIResponse
+
+    check = DocumentCheck(document)
+    request = _Request("http://localhost", "/api/v1/health", "GET")
+
+    def run(status, body):
+        response = Response(body, status=status, mimetype="application/json")
+        check.check("/api/v1/health", "GET", status, "application/json", response.get_data(), request,
+                    WerkzeugOpenAPIResponse(response))
+
+    run(200, json.dumps({"status": "ok", "version": "1", "queue": {"queued": 0, "running": 0},
+                         "sandbox": {"mode": "full", "layers": {}, "missing": []}, "new_field": 1}))
+    with pytest.raises(AssertionError, match="breaks the document"):
+        run(200, json.dumps({"status": "ok"}))
+    with pytest.raises(AssertionError, match="does not declare"):
+        run(404, json.dumps({"error": {"code": "not_found"}}))

@@ -20,8 +20,10 @@ The conventions every endpoint follows (new ones too):
 - Schemas (schemas.py): response objects list every field they always send as `required`
   and allow additional properties (v1 grows additively); request bodies stay strict
   (unknown fields are refused) and carry an example that works as it stands. Closed sets of
-  strings are named enum components; a nullable one is `nullable` + `allOf` of the named
-  enum. Times are `format: date-time`.
+  strings are named enum components. A field that may be null is `nullable` beside its
+  `type`; a nullable union or reference is `anyOf: [..., {$ref: Null}]` (OpenAPI 3.0's
+  `nullable` widens only a `type` in the same schema, so `allOf` + `nullable` would still
+  refuse null). Times are `format: date-time`.
 """
 import flask_smorest
 from flask.views import MethodView
@@ -34,27 +36,41 @@ def ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+NULL = ref("Null")
+NULL_SCHEMA = {"nullable": True, "enum": [None], "description": "null"}
+_ANNOTATIONS = ("description", "default", "example")
+
+
+def or_null(schema):
+    """`schema`, or null: `nullable` beside a plain `type`, else a union with the Null schema."""
+    schema = {k: v for k, v in schema.items() if k != "nullable"}
+    if "type" in schema and not {"allOf", "anyOf", "oneOf", "$ref"} & set(schema):
+        return {**schema, "nullable": True}
+    annotations = {k: schema.pop(k) for k in _ANNOTATIONS if k in schema}
+    if set(schema) == {"anyOf"}:
+        choices = [item for item in schema["anyOf"] if item != {"type": "object", "nullable": True}]
+    elif set(schema) == {"allOf"} and len(schema["allOf"]) == 1:
+        choices = schema["allOf"]
+    else:
+        choices = [schema]
+    return {**annotations, "anyOf": [*choices, NULL]}
+
+
 def field2openapi(self, field, ret, **_):
-    """apispec attribute function: a field's `openapi` metadata is its schema (a union, a named enum);
-    a nullable reference is written `{"allOf": [ref], "nullable": true}` (OpenAPI 3.0), which
-    generators read as "that type or None"."""
+    """apispec attribute function: a field's `openapi` metadata is its schema (a union, a named
+    enum), and a field that allows None is written as `or_null` says."""
     raw = field.metadata.get("openapi")
+    nullable = field.allow_none or ret.get("nullable", False)
     if raw is not None:
-        kept = {k: ret[k] for k in ("description", "default", "example") if k in ret}
+        kept = {k: ret[k] for k in _ANNOTATIONS if k in ret}
         ret.clear()
         ret.update(kept)
         ret.update(raw)
-        if field.allow_none and not raw.get("nullable"):
-            ret["nullable"] = True
-    if ret.get("nullable") and "$ref" in ret:
-        ret["allOf"] = [{"$ref": ret.pop("$ref")}]
-    any_of = ret.get("anyOf", ())
-    if len(any_of) == 2 and {"type": "object", "nullable": True} in any_of:   # apispec's nullable Nested
-        del ret["anyOf"]
-        ret.update({"allOf": [next(item for item in any_of if "$ref" in item)], "nullable": True})
-    if "allOf" in ret and ret.get("nullable") and "type" in ret:
-        del ret["type"]
-    if "default" in ret and ret["default"] is None and not ret.get("nullable"):
+    if nullable:
+        schema = or_null(ret)
+        ret.clear()
+        ret.update(schema)
+    if "default" in ret and ret["default"] is None and not nullable:
         del ret["default"]   # a query parameter left out is not a null one
     return {}
 
@@ -92,7 +108,7 @@ HEADERS = {
     "X-RateLimit-Remaining": {"description": "Requests left in the window.", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "When the window resets (epoch seconds).", "schema": {"type": "integer"}},
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
-    "Location": {"description": "The new submission's status_url.", "schema": {"type": "string", "format": "uri"}},
+    "Location": {"description": "The new submission's status_url.", "schema": {"type": "string"}},
     "Preference-Applied": {"description": "`wait=N` when the request's `Prefer: wait=N` was honoured.",
                            "schema": {"type": "string"}},
     "Idempotent-Replayed": {"description": "`true` when this is the stored response to an earlier request with the "

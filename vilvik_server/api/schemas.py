@@ -8,7 +8,7 @@ from ..store.pages import DEFAULT_LIMIT, MAX_LIMIT
 from ..webhooks import ALL, EVENT_TYPES, SUBMISSION_EVENTS, validate_url
 from .ga_params import (CROSSOVER_TYPES, GENE_TYPE_NAMES, MUTATION_TYPES, PARAM_DEFAULTS, PARENT_SELECTION_TYPES,
                         GAParamsSchema)
-from .openapi import ref
+from .openapi import NULL_SCHEMA, or_null, ref
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 LEDGER_KINDS = ("grant", "reserve", "release", "charge", "refund", "adjustment")
@@ -36,8 +36,9 @@ COMPONENTS = {
                 "description": "a number, a list of numbers (one per objective), or a non-finite value as a "
                                "string"},
     "GeneTypeName": {"type": "string", "enum": list(GENE_TYPE_NAMES)},
+    "Null": NULL_SCHEMA,
     "RoundedGeneType": {"type": "array", "minItems": 2, "maxItems": 2,
-                        "items": {"anyOf": [ref("GeneTypeName"), _INTEGER], "nullable": True},
+                        "items": or_null({"anyOf": [ref("GeneTypeName"), _INTEGER]}),
                         "description": '[type name, decimal digits or null], e.g. ["float", 3]'},
     "GeneType": {"anyOf": [ref("GeneTypeName"), ref("RoundedGeneType"),
                            {"type": "array", "items": {"anyOf": [ref("GeneTypeName"), ref("RoundedGeneType")]}}],
@@ -45,9 +46,8 @@ COMPONENTS = {
     "GeneRange": {"type": "object", "required": ["low", "high"], "additionalProperties": False,
                   "properties": {"low": _NUMBER, "high": _NUMBER, "step": _NUMBER}},
     "GeneSpace": {"anyOf": [ref("GeneRange"),
-                            {"type": "array", "items": {"nullable": True, "anyOf": [
-                                _NUMBER, ref("GeneRange"),
-                                {"type": "array", "items": {"anyOf": [_NUMBER], "nullable": True}}]}}],
+                            {"type": "array", "items": or_null({"anyOf": [
+                                _NUMBER, ref("GeneRange"), {"type": "array", "items": or_null(_NUMBER)}]})}],
                   "description": "values every gene may take (a list, or a range), or one entry per gene (a "
                                  "list, a range, a number or null for any value)"},
     "PyGADDefault": {"type": "string", "enum": ["default"], "description": "PyGAD's own default value"},
@@ -87,7 +87,7 @@ def _documented_params():
             field = copy.copy(field)
             schema = PARAM_TYPES[name]
             if name in NULLABLE_IN_REQUESTS:
-                schema = {"allOf": [schema], "nullable": True}
+                schema = or_null(schema)
             field.metadata = {**field.metadata, "openapi": schema}
             documented[name] = field
     return type("DocumentedGAParamsSchema", (GAParamsSchema,), documented)
