@@ -44,12 +44,12 @@ def init_app(app):
         API_SPEC_OPTIONS={
             "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
                                     "Authenticate with `Authorization: Bearer <key>`."},
-            "servers": [{"url": app.config["VILVIK"]["PUBLIC_URL"]}],
+            "servers": [{"url": PREFIX, "description": "this server"}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    api = _Api(app)
+    api = _Api(app, spec_kwargs={"flask_plugin": openapi.RelativePaths(PREFIX)})
     from . import credits, events, keys, quick, results, service, submissions, webhooks
 
     for module in (submissions, results, credits, keys, webhooks, events, quick, service):
