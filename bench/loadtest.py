@@ -25,7 +25,7 @@ FITNESS = "import numpy\ndef fitness_func(ga, sol, idx):\n    return float(-nump
 
 
 def start_server(instance):
-    env = dict(os.environ, VILVIK_INSTANCE_PATH=instance, VILVIK_RATE_LIMIT="1000000/minute",
+    env = dict(os.environ, VILVIK_INSTANCE_PATH=instance, VILVIK_RATE_LIMIT="1000000/minute", VILVIK_ACCOUNT_RATE_LIMIT="1000000/minute",
                VILVIK_MAX_QUEUED="100000", VILVIK_MAX_CPU_SECONDS="10", VILVIK_MAX_ACTIVE="16")
     key = json.loads(subprocess.run([sys.executable, "-m", "vilvik_server", "create-account", "load@example.com",
                                      "--credits", "1000000"], env=env, check=True, capture_output=True,

@@ -1,5 +1,6 @@
 """Fixtures: a Flask app on a temporary instance, and a real server process on a free port."""
 import fcntl
+import inspect
 import json
 import os
 import re
@@ -53,6 +54,32 @@ def pytest_configure(config):
         os.environ["VILVIK_SANDBOX_UID_BASE"] = str(60000 + block * UID_BLOCK)
         return
     raise RuntimeError("no free jail uid block for this test session")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `slow` what starts processes (a real server, a command, pip) or runs hostile code in the
+    sandbox: `scripts/test --fast` leaves it out. CI runs everything."""
+    for item in items:
+        if _slow(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _slow(item):
+    if "attacks" in item.path.parts:
+        return True
+    functions = [getattr(item, "function", None)]
+    functions += [definitions[-1].func for definitions in item._fixtureinfo.name2fixturedefs.values()]
+    helpers = [getattr(item.module, name) for function in functions if hasattr(function, "__code__")
+               for name in function.__code__.co_names if inspect.isfunction(getattr(item.module, name, None))]
+    return any(_starts_processes(function) for function in functions + helpers)
+
+
+def _starts_processes(function):
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    return "LiveServer(" in source or "subprocess." in source
 
 
 def jail_uids():
@@ -129,7 +156,7 @@ class LiveServer:
         # Tests poll fast; the rate limit has its own test.
         self.env = dict(os.environ, VILVIK_INSTANCE_PATH=self.instance, VILVIK_LOG_LEVEL="INFO",
                         VILVIK_SANDBOX_ALLOW_DEGRADED=SANDBOX_ALLOW_DEGRADED, VILVIK_RATE_LIMIT="100000/minute",
-                        VILVIK_MAX_CPU_SECONDS="20")
+                        VILVIK_ACCOUNT_RATE_LIMIT="100000/minute", VILVIK_MAX_CPU_SECONDS="20")
         for name, value in (settings or {}).items():
             self.env[f"VILVIK_{name}"] = str(value)
         self.process = None

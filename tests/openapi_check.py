@@ -36,7 +36,7 @@ class DocumentCheck:
         if not path.startswith(PREFIX) or path.startswith(NOT_OPERATIONS):
             return
         try:
-            operation = self._operation(path[len(PREFIX):], method)
+            operation = self._operation(path, method)
         except PathError:
             operation = None
         if operation is None:
@@ -54,7 +54,7 @@ class DocumentCheck:
                     f"{method.upper()} {path} {status}: {content_type} is not declared")
             return
         if request.host_url not in self._openapi:
-            servers = [{"url": request.host_url + PREFIX}]   # the document's relative server, on this host
+            servers = [{"url": request.host_url}]   # the document's relative server, on this host
             self._openapi[request.host_url] = OpenAPI.from_dict(dict(self.document, servers=servers))
         result = self._openapi[request.host_url].unmarshal_response(request, response)
         if result.errors:

@@ -6,7 +6,8 @@ from vilvik_server.config import SETTINGS, ConfigError, load_settings
 
 def test_it_fills_every_default(tmp_path):
     settings = load_settings(str(tmp_path), environ={})
-    assert settings["PUBLIC_URL"] == "http://127.0.0.1:5000"
+    assert settings["PUBLIC_URL"] is None  # `serve` fills in the address it listens on
+    assert settings["DEFAULT_CPU_SECONDS"] == 60 and settings["MAX_CPU_SECONDS"] == 300
     assert settings["MAX_BODY_BYTES"] == 262144
     assert settings["DATABASE"] == str(tmp_path / "vilvik.sqlite3")
     assert len(settings["SECRET_KEY"]) > 40

@@ -1,4 +1,4 @@
-"""The PyGAD parameter schema (vilvik_server.api.ga_params) and the sandbox builder (vilvik_sandbox.ga_build)."""
+"""The PyGAD parameter schema (vilvik_server.domain.ga_params) and the sandbox builder (vilvik_sandbox.ga_build)."""
 import json
 import logging
 import pathlib
@@ -13,7 +13,7 @@ import pytest
 from marshmallow import ValidationError, fields
 
 from vilvik_sandbox.ga_build import GA_PARAM_NAMES, build_ga_kwargs
-from vilvik_server.api.ga_params import PARAM_NAMES, GAParamsSchema, effective_params
+from vilvik_server.domain.ga_params import PARAM_NAMES, GAParamsSchema, effective_params
 
 OVERVIEW_EXAMPLE = {"num_generations": 10, "sol_per_pop": 4, "num_genes": 3, "num_parents_mating": 2,
                     "init_range_low": -1, "init_range_high": 1}
@@ -383,7 +383,7 @@ def test_every_accepted_random_parameter_set_runs_in_pygad():
 
 def test_stored_parameters_load_again_unchanged():
     """A continuation reloads its parent's stored parameters: every default must load as given."""
-    from vilvik_server.api.ga_params import GAParamsSchema, effective_params
+    from vilvik_server.domain.ga_params import GAParamsSchema, effective_params
     for given in ({"num_generations": 5, "sol_per_pop": 4, "num_genes": 3, "num_parents_mating": 2},
                   {"num_generations": 5, "initial_population": [[1, 2], [3, 4], [5, 6]], "num_parents_mating": 2,
                    "mutation_type": "adaptive", "mutation_probability": [0.5, 0.1]}):
@@ -395,7 +395,7 @@ def test_stored_parameters_load_again_unchanged():
 def test_it_refuses_a_null_crossover_that_would_mutate_the_kept_parents_in_place(sol, npm, kept):
     from marshmallow import ValidationError
 
-    from vilvik_server.api.ga_params import GAParamsSchema
+    from vilvik_server.domain.ga_params import GAParamsSchema
     body = {"num_generations": 5, "sol_per_pop": sol, "num_genes": 4, "num_parents_mating": npm,
             "crossover_type": "null", "keep_elitism": 0}
     if kept is not None:

@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from vilvik_sandbox import channel
 from vilvik_sandbox.ga_build import build_ga_kwargs
 from vilvik_server import quick
-from vilvik_server.api.ga_params import GAParamsSchema, effective_params
+from vilvik_server.domain.ga_params import GAParamsSchema, effective_params
 
 _QUIET = logging.getLogger("test_quick_catalogue.pygad")
 _QUIET.addHandler(logging.NullHandler())

@@ -1,4 +1,5 @@
 """Stopping and crashing: SIGTERM re-queues or finishes; runs lost with a killed server run again."""
+import os
 import signal
 import sqlite3
 import time
@@ -74,17 +75,60 @@ def test_a_run_lost_with_a_killed_server_runs_again_and_fails_after_a_second_los
         server.stop()
 
 
+def descendants(pid):
+    """The processes under `pid` (pid -> start time), from /proc/<pid>/task/*/children: only our own tree."""
+    found, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as handle:
+                    children = [int(child) for child in handle.read().split()]
+            except OSError:
+                continue
+            for child in children:
+                started = _start_time(child)
+                if started is not None:
+                    found[child] = started
+                    todo.append(child)
+    return found
+
+
+def _start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def still_running(pid, started):
+    """The same process (not a reused pid), and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z" and int(fields[19]) == started
+
+
 def test_jobs_die_with_a_killed_server(tmp_path):
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1}).start()
     user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
-    marker = tmp_path / "still-alive"
-    source = (f"import time\ndef fitness_func(ga, sol, idx):\n    time.sleep(0.05)\n"
-              f"    open({str(marker)!r}, 'w').write(str(time.time()))\n    return 1.0\n")
-    accepted = user.submit(source, num_generations=100000, sol_per_pop=4)
+    accepted = user.submit(SLOW, num_generations=100000, sol_per_pop=4)
     wait_running(user, accepted["id"])
+    deadline = time.monotonic() + 10
+    while len(tree := descendants(server.process.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)  # "running" is stored before the keeper has forked the payload
+    assert len(tree) >= 3, f"expected the zygote, the job's keeper and its payload under the server: {tree}"
     server.stop(signal.SIGKILL)
-    time.sleep(1.0)
-    if marker.exists():  # the full sandbox has no view of tmp_path; the degraded one writes the marker
-        written = marker.stat().st_mtime
-        time.sleep(1.0)
-        assert marker.stat().st_mtime == written, "the job outlived its server"
+    deadline = time.monotonic() + 5
+    survivors = list(tree)
+    while survivors and time.monotonic() < deadline:
+        time.sleep(0.05)
+        survivors = [pid for pid, started in tree.items() if still_running(pid, started)]
+    assert survivors == [], "the zygote or the job outlived its server"

@@ -83,3 +83,54 @@ def test_a_browser_logs_in_submits_watches_the_run_finish_and_finds_the_chart(li
     assert len(points) >= 2
     assert "Best fitness" in chart.find_element(By.TAG_NAME, "desc").get_attribute("textContent")
     assert browser.find_element(By.PARTIAL_LINK_TEXT, "Download history (CSV)")
+
+
+def test_a_browser_repeats_a_run_as_an_experiment_and_reads_its_ranked_cells_and_bands(live_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from conftest import ApiUser
+
+    email = f"experimenter{time.monotonic_ns()}@example.com"
+    created = live_server.command("create-account", email, "--credits", "1000", "--password", "a good password")
+    user = ApiUser(live_server, created["api_key"])
+    source = user.run("def fitness_func(ga, sol, idx):\n    return -float(sum(x * x for x in sol))\n",
+                      num_generations=15, sol_per_pop=8, num_genes=3, num_parents_mating=4, name="sphere")
+    browser.get(live_server.url + "/login")
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys("a good password")
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(lambda: "/login" not in browser.current_url, 20, "the redirect after log in")
+
+    browser.get(f"{live_server.url}/submissions/{source['id']}")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Repeat this run").click()
+    wait_for(lambda: browser.current_url.endswith("/repeat"), 20, "the repeat form")
+    repeats = browser.find_element(By.ID, "repeats")
+    repeats.clear()
+    repeats.send_keys("3")
+    browser.find_element(By.ID, "seed").send_keys("11")
+    Select(browser.find_element(By.ID, "grid_param_1")).select_by_value("mutation_probability")
+    browser.find_element(By.ID, "grid_values_1").send_keys("0.02, 0.3")
+    browser.find_element(By.CSS_SELECTOR, "form[data-submit-once] button.primary").click()
+
+    wait_for(lambda: "/experiments/" in browser.current_url or browser.find_elements(By.ID, "error-summary"), 20,
+             "the redirect to the experiment's page")
+    assert not browser.find_elements(By.ID, "error-summary"), browser.find_element(By.ID, "error-summary").text
+    assert browser.find_element(By.CSS_SELECTOR, "p.flash").text.startswith("Started: experiment")
+    # The page reloads itself until every run has ended.
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#experiment-status[data-status=finished]"), 120,
+             "the experiment to finish")
+    ranks = [row.find_element(By.TAG_NAME, "th").text
+             for row in browser.find_elements(By.CSS_SELECTOR, "table#cells tbody tr")]
+    assert ranks == ["1", "2"]
+    assert "Mann–Whitney U" in browser.find_element(By.ID, "p-value-note").text
+    bands = browser.find_elements(By.CSS_SELECTOR, "svg.band-chart")
+    assert len(bands) == 2
+    for band in bands:
+        assert len(band.find_element(By.CSS_SELECTOR, "polyline.median").get_attribute("points").split()) == 16
+        assert band.find_element(By.CSS_SELECTOR, "polygon.band").get_attribute("points")
+    run_links = browser.find_elements(By.CSS_SELECTOR, "table#runs tbody th a")
+    assert len(run_links) == 6
+    run_links[0].click()
+    wait_for(lambda: "/submissions/" in browser.current_url, 20, "a run's page")
+    assert "a run of experiment" in browser.find_element(By.CSS_SELECTOR, "p.meta").text

@@ -77,7 +77,7 @@ def test_the_list_pages_with_the_stores_cursors(app, client, web_owner):
 
 
 def test_the_custom_form_has_a_labelled_field_with_its_default_for_every_pygad_parameter(client, web_owner):
-    from vilvik_server.api.ga_params import PARAM_NAMES
+    from vilvik_server.domain.ga_params import PARAM_NAMES
 
     page = client.get("/submissions/new?type=custom").get_data(as_text=True)
     for name in PARAM_NAMES:

@@ -48,7 +48,7 @@ def token_in(html):
 def submit(app, account, **params):
     """Queue a submission straight through the service function; returns its id."""
     from vilvik_server import submitting
-    from vilvik_server.api.schemas import SubmissionCreateSchema
+    from vilvik_server.domain.inputs import SubmissionCreateSchema
 
     body = {"num_generations": 10, "num_parents_mating": 2, "sol_per_pop": 4, "num_genes": 3,
             "fitness_func": "def fitness_func(ga, sol, idx):\n    return sum(sol)\n", **params}

@@ -29,6 +29,10 @@ EXIT_CODES = """exit codes:
   130  interrupted (Ctrl-C); the run goes on"""
 
 
+MISSING_KEY = ("no API key: set VILVIK_API_KEY (export VILVIK_API_KEY=vk_...) or pass --api-key vk_...; "
+               "a server started with scripts/run keeps its development key in instance/dev-api-key")
+
+
 class UsageError(Exception):
     """Bad command-line input found after argparse (a job file that is not a JSON object, ...)."""
 
@@ -48,7 +52,8 @@ def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print machine-readable JSON on stdout (errors as JSON on stderr)")
-    common.add_argument("--api-key", default=argparse.SUPPRESS, help="API key (default: $VILVIK_API_KEY)")
+    common.add_argument("--api-key", default=argparse.SUPPRESS,
+                        help="API key (default: $VILVIK_API_KEY, or $VILVIK_KEY)")
     common.add_argument("--base-url", default=argparse.SUPPRESS,
                         help="API base URL, e.g. http://127.0.0.1:5000/api/v1 (default: $VILVIK_BASE_URL)")
 
@@ -95,7 +100,57 @@ def build_parser():
     listing.add_argument("--limit", type=int, default=20, help="show at most this many (default 20)")
     command("account", "show your credits and limits")
     command("problems", "list the quick builder's problems")
+    experiment_commands(command("experiment", "run one job over many seeds and a grid of parameters"), common)
     return parser
+
+
+def experiment_commands(parser, common):
+    """`vilvik experiment run | show | cancel | history`."""
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    run = actions.add_parser("run", parents=[common], help="start an experiment from a job file",
+                             description="Start an experiment: the job in the file runs once per grid cell and seed.")
+    run.add_argument("job", help="the base job as a JSON object (as for `vilvik submit`); - reads stdin")
+    seeds = run.add_mutually_exclusive_group(required=True)
+    seeds.add_argument("--repeats", type=int, help="runs per grid cell (seeds derived from --seed)")
+    seeds.add_argument("--seeds", type=_int_list, help="the seeds, comma-separated, e.g. 1,2,3")
+    run.add_argument("--seed", type=int, help="with --repeats: the seed the runs' seeds are derived from")
+    run.add_argument("--grid", metavar="NAME=V1,V2,...", action="append", default=[], type=parse_grid,
+                     help="a PyGAD parameter and its values, e.g. --grid mutation_probability=0.05,0.1,0.2 "
+                          "(repeat for more parameters)")
+    run.add_argument("--fitness-file", help="read fitness_func from this Python file")
+    run.add_argument("--name", help="the experiment's name")
+    run.add_argument("--set", dest="overrides", metavar="NAME=VALUE", action="append", default=[],
+                     type=parse_assignment, help="set a field of the base job, e.g. --set num_generations=50")
+    run.add_argument("--wait", action="store_true", help="wait for every run to end, then print the ranked cells")
+    run.add_argument("--timeout", type=float, help="with --wait: give up after this many seconds (exit 4)")
+    run.add_argument("--poll-interval", type=float, default=1.0, help="seconds between polls (default 1)")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="draw the live progress line on stderr (default: when stderr is a terminal)")
+    actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument("id")
+    actions.add_parser("cancel", parents=[common], help="cancel an experiment's queued and running runs") \
+        .add_argument("id")
+    history = actions.add_parser("history", parents=[common], help="per cell and generation: the runs' best fitness "
+                                                                   "so far (mean, p10, p50, p90) as CSV")
+    history.add_argument("id")
+
+
+def _int_list(text):
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+
+
+def parse_grid(text):
+    """`name=v1,v2,...`: the values as a JSON list when they read as one, else split on commas."""
+    name, sep, values = text.partition("=")
+    if not sep or not name or not values:
+        raise argparse.ArgumentTypeError(f"expected NAME=V1,V2,..., got {text!r}")
+    try:
+        parsed = json.loads(f"[{values}]")
+    except ValueError:
+        parsed = [parse_assignment(f"v={part}")[1] for part in values.split(",")]
+    return name, parsed
 
 
 def main(argv=None):
@@ -104,6 +159,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
     client = Client(api_key=getattr(args, "api_key", None), base_url=getattr(args, "base_url", None))
+    if not client.api_key:
+        client.close()
+        return _fail(args, USAGE, {"code": "unauthenticated", "message": MISSING_KEY})
     try:
         return COMMANDS[args.command](client, args)
     except UsageError as exc:
@@ -285,7 +343,43 @@ def cmd_problems(client, args):
     return OK
 
 
-COMMANDS = {"submit": cmd_submit, "status": cmd_status, "results": cmd_results, "cancel": cmd_cancel,
+def cmd_experiment(client, args):
+    if args.action == "run":
+        if args.seed is not None and args.repeats is None:
+            raise UsageError("--seed goes with --repeats (with --seeds the seeds are given)")
+        args.quick, args.problem_params = None, []
+        experiment = client.experiments.create(_read_job(args), repeats=args.repeats, seeds=args.seeds,
+                                               seed=args.seed, grid=dict(args.grid) or None, name=args.name)
+        if not args.wait:
+            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs")
+            return OK
+        show = args.progress if args.progress is not None else sys.stderr.isatty()
+        experiment.wait(timeout=args.timeout, poll_interval=args.poll_interval, progress=show)
+    elif args.action == "cancel":
+        experiment = client.experiments.cancel(args.id)
+    elif args.action == "history":
+        sys.stdout.write(client.experiments.history_csv(args.id))
+        return OK
+    else:
+        experiment = client.experiments.get(args.id)
+    _emit(args, experiment.raw, _experiment_summary(experiment))
+    succeeded = (experiment.counts or {}).get("succeeded", 0)
+    return OK if args.action != "run" or (experiment.status == "finished" and succeeded) else RUN_FAILED
+
+
+def _experiment_summary(experiment):
+    counts = experiment.counts or {}
+    parts = ", ".join(f"{counts[name]} {name}" for name in ("queued", "running", "succeeded", "failed", "cancelled")
+                      if counts.get(name))
+    lines = [f"{experiment.id} {experiment.status}: {experiment.runs_total} runs ({parts})"]
+    if experiment.cells:
+        lines.append(experiment.table())
+    if experiment.credits_charged is not None:
+        lines.append(f"credits charged: {experiment.credits_charged}")
+    return "\n".join(lines)
+
+
+COMMANDS = {"experiment": cmd_experiment, "submit": cmd_submit, "status": cmd_status, "results": cmd_results, "cancel": cmd_cancel,
             "continue": cmd_continue, "list": cmd_list, "account": cmd_account, "problems": cmd_problems}
 
 

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import requests
 
 from . import __version__, errors
-from .resources import (AccountResource, CreditsResource, EventsResource, KeysResource, QuickResource,
-                        ResultsResource, SubmissionsResource, WebhooksResource)
+from .resources import (AccountResource, CreditsResource, EventsResource, ExperimentsResource, KeysResource,
+                        QuickResource, ResultsResource, SubmissionsResource, WebhooksResource)
 from .retry import RetryPolicy
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000/api/v1"
@@ -26,21 +26,33 @@ def normalize_base_url(url):
     return url
 
 
+KEY_VARIABLES = ("VILVIK_API_KEY", "VILVIK_KEY")  # the second: an older name, still accepted
+
+
+def key_from_environment():
+    """The API key from `$VILVIK_API_KEY`, else `$VILVIK_KEY`; None when neither is set."""
+    for name in KEY_VARIABLES:
+        if os.environ.get(name, "").strip():
+            return os.environ[name].strip()
+    return None
+
+
 class Client:
     """A Vilvik API client: `client.submissions`, `client.results`, `client.account`, ...
 
-    `api_key` defaults to `$VILVIK_API_KEY`, `base_url` to `$VILVIK_BASE_URL` (then to a
-    local server); `timeout` is seconds per HTTP request; `max_retries` is how often a
+    `api_key` defaults to `$VILVIK_API_KEY` (`$VILVIK_KEY` is accepted too), `base_url` to
+    `$VILVIK_BASE_URL` (then to a local server); `timeout` is seconds per HTTP request; `max_retries` is how often a
     request that is safe to repeat is retried after a connection error, 429 or 503.
     """
 
     def __init__(self, api_key=None, base_url=None, timeout=DEFAULT_TIMEOUT, max_retries=DEFAULT_MAX_RETRIES):
-        self.api_key = api_key if api_key is not None else (os.environ.get("VILVIK_API_KEY") or None)
+        self.api_key = api_key if api_key is not None else key_from_environment()
         self.base_url = normalize_base_url(base_url or os.environ.get("VILVIK_BASE_URL") or DEFAULT_BASE_URL)
         self.timeout = timeout
         self.retry = RetryPolicy(max_retries=max_retries)
         self._session = None
         self.submissions = SubmissionsResource(self)
+        self.experiments = ExperimentsResource(self)
         self.results = ResultsResource(self)
         self.account = AccountResource(self)
         self.credits = CreditsResource(self)

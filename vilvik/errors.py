@@ -185,10 +185,11 @@ class RunFailedError(VilvikError):
 
 
 class WaitTimeoutError(VilvikError, TimeoutError):
-    """`Submission.wait(timeout=...)` ran out of time; `submission` is its last known state."""
+    """`Submission.wait(timeout=...)` (or `Experiment.wait`) ran out of time; `submission` is its last known state."""
 
     def __init__(self, submission, timeout):
-        super().__init__(f"submission {submission.id} still {submission.status} after {timeout}s")
+        what = type(submission).__name__.lower()
+        super().__init__(f"{what} {submission.id} still {submission.status} after {timeout}s")
         self.submission = submission
 
 

@@ -220,13 +220,19 @@ class Event(VilvikObject):
 
 @dataclass
 class QuickProblem(VilvikObject):
-    """A problem of the quick builder (`type="quick"`): its name, what it solves, its parameters."""
+    """A problem of the quick builder (`type="quick"`): its name, what it solves, what it takes.
+
+    `params_schema` is the JSON Schema of its `problem_params`, `example` a valid
+    `problem_params`, and `defaults` the PyGAD parameters the builder writes for the example.
+    """
 
     name: str | None = None
     title: str | None = None
     description: str | None = None
-    params: Any = None
+    params_schema: Any = None
+    example: Any = None
     defaults: Any = None
+    fitness_func_entry: str | None = None
 
 
 @dataclass

@@ -28,6 +28,7 @@ class Submission(VilvikObject):
     fitness_func: str | None = field(default=None, repr=False)
     fitness_func_entry: str | None = field(default=None, repr=False)
     parent_id: str | None = None
+    experiment_id: str | None = None
     problem: str | None = None
     problem_params: dict | None = field(default=None, repr=False)
     progress: Progress | None = None

@@ -13,6 +13,7 @@ import struct
 MAX_CONTROL_MESSAGE = 8 * 1024 * 1024
 MAX_SPEC_BYTES = 96 * 1024 * 1024  # a job's parameters, source and a continuation's population
 _HEADER = struct.Struct(">I")
+MAX_SAFE_INT = 2 ** 53
 
 
 class ChannelClosed(Exception):
@@ -103,6 +104,8 @@ def jsonable(value):
         return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):  # numpy arrays and scalars
         return jsonable(value.tolist())
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INT:
+        return float(value)  # the server takes integers up to 2**53 only (a float holds them exactly)
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):

@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 
-from . import jail, runner
+from . import jail, probe, runner
 
 PARAMS = {"num_generations": 2, "sol_per_pop": 4, "num_genes": 2, "num_parents_mating": 2, "random_seed": 1}
 ATTEMPTS = (
@@ -29,7 +29,7 @@ ATTEMPTS = (
 )
 
 
-def run_job(source, limits=None):
+def run_job(confinement, source, limits=None):
     """One job through jail.launch, as the zygote runs it; returns (layers, outcome text)."""
     if "fitness_func" not in source:
         source += "def fitness_func(ga, s, i):\n    return 1.0\n"
@@ -37,7 +37,7 @@ def run_job(source, limits=None):
     ours, theirs = socket.socketpair()
     with ours:
         try:
-            pid = jail.launch(lambda fd: runner.run_job(spec, fd), slot=0,
+            pid = jail.launch(confinement, lambda fd: runner.run_job(spec, fd), slot=0,
                               limits=limits or {"cpu_seconds": 5, "memory_bytes": 256 << 20}, result_fd=theirs.fileno())
         finally:
             theirs.close()
@@ -69,7 +69,8 @@ def run_job(source, limits=None):
 def main():
     runner.warm_up()
     started = time.monotonic()
-    report = jail.probe()
+    confinement = jail.prepare()
+    report = probe.probe(confinement)
     took = time.monotonic() - started
     print(f"user: uid {os.geteuid()} ({report['identity']}); Landlock ABI {report['landlock_abi']}; "
           f"probed in {took * 1000:.0f} ms")
@@ -82,7 +83,7 @@ def main():
     for title, source in ATTEMPTS:
         if "%r" in source:
             source = source % home
-        layers, outcome = run_job(source)
+        layers, outcome = run_job(confinement, source)
         print(f"  {title:<28} -> {outcome}")
     print(f"  (jobs ran under: {', '.join(layers or ['nothing: the jail refused to start them'])})")
     if os.path.exists(os.path.join(home, "vilvik-check-was-here")):

@@ -14,40 +14,37 @@ writes the trusted hello line (`{"type": "hello", "layers": [...]}`, the layers 
 really applied) on fd 3, and only then runs the job. The keeper waits for the payload
 and exits with its status: the exit code, or 128 + the signal that killed it.
 
-Fail closed: a layer that `probe()` found working and that fails for a job stops
-that job before any of its code runs (no hello line: the server fails it with
-internal_error). Layers `probe()` found missing are skipped; the server refuses jobs
-in that case unless the operator allowed a degraded sandbox.
+Fail closed: a layer that the probe (probe.py) found working and that fails for a job
+stops that job before any of its code runs (no hello line: the server fails it with
+internal_error). Layers the probe found missing are skipped; the server refuses jobs
+in that case unless the operator allowed a degraded sandbox. A jail that was never
+probed launches nothing.
 
 `prepare()` does the expensive parts once in the zygote (the filesystem plan, the
-compiled seccomp program, imports a job would otherwise do lazily); `probe()` really
-tries each layer in a throwaway child and then runs a self-test job through
-`launch()` itself, and reports. Neither logs: the server does.
+compiled seccomp program, imports a job would otherwise do lazily) and returns the
+`Jail` the zygote keeps and passes to every launch. Nothing here logs: the server does.
 """
 import json
 import os
 import select
 import signal
-import socket
 import sys
-import time
 
 from . import filesystem, landlock, namespaces, privileges, seccomp_filter, syscalls
 
 KEEPER_FAILED = 70
 RESULT_FD = 3
 LAYERS = ("namespaces", "filesystem", "rlimits", "privileges", "no_new_privs", "landlock", "seccomp")
-PROBE_TIMEOUT = 10  # seconds for one probe child
 # What the job's environment keeps (the zygote's is already scrubbed by the server).
 KEPT_ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
                     "OPENBLAS_L2_SIZE", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "LANG", "LC_ALL", "TZ")
 
 
-class _State:
-    """What prepare() computed and probe() found, kept in the zygote for every launch."""
+class Jail:
+    """What prepare() computed and the probe found, kept by the zygote for every launch."""
 
     def __init__(self):
-        self.identity = None  # "root" | "userns" | "unprivileged" (decided by probe)
+        self.identity = None  # "root" | "userns" | "unprivileged" (decided by the probe)
         self.plan = None
         self.runtime = None  # (read-only paths, writable files) for Landlock
         self.program = None
@@ -57,15 +54,9 @@ class _State:
         self.layers = None  # the set launch() applies; None until probed
 
 
-_state = None
-
-
 def prepare():
     """Once, in the zygote before it forks any job: everything that need not be done per job."""
-    global _state
-    if _state is not None:
-        return _state
-    state = _State()
+    state = Jail()
     try:
         state.plan = filesystem.plan()
         state.runtime = (state.plan.read_only_paths, state.plan.writable_files)
@@ -89,314 +80,13 @@ def prepare():
         pass
     # The runner imports this per job; have it in memory already, so a job reads no file for it.
     from . import ga_build  # noqa: F401
-    _state = state
     return state
 
 
-# -- probing ---------------------------------------------------------------------------------
-
-
-def probe():
-    """Try each layer in a throwaway child, then a self-test job; returns the report for the server."""
-    state = prepare()
-    found = {}
-    reasons = dict(state.reasons)
-    root = os.geteuid() == 0
-    state.identity = "root" if root else "userns"
-
-    def check(name, function, *args):
-        ok, why = _probe_child(function, state, *args)
-        found[name] = ok
-        if not ok:
-            reasons[name] = why
-
-    check("rlimits", _probe_rlimits)
-    check("namespaces", _probe_namespaces)
-    if not found["namespaces"]:
-        if not root:
-            state.identity = "unprivileged"
-    if found["namespaces"] and state.plan is not None:
-        check("filesystem", _probe_filesystem)
-    else:
-        found["filesystem"] = False
-        reasons.setdefault("filesystem", "needs the mount namespace")
-    if state.identity == "unprivileged":
-        found["privileges"] = False
-        reasons["privileges"] = "not root and no user namespace: the job runs as the server's own uid"
-    else:
-        check("privileges", _probe_privileges)
-    check("no_new_privs", _probe_no_new_privs)
-    if state.landlock_abi and state.runtime is not None:
-        check("landlock", _probe_landlock)
-    else:
-        found["landlock"] = False
-    if state.program is not None:
-        check("seccomp", _probe_seccomp)
-    else:
-        found["seccomp"] = False
-    if not found["no_new_privs"]:
-        # Landlock and seccomp both rest on NO_NEW_PRIVS once the payload holds no capability.
-        for name in ("landlock", "seccomp"):
-            if found[name]:
-                found[name] = False
-                reasons[name] = "needs NO_NEW_PRIVS"
-    state.layers = {name for name in LAYERS if found.get(name)}
-    ok, why = _self_test(state)
-    found["self_test"] = ok
-    if not ok:
-        reasons["self_test"] = why
-    # Full: the host's files are out of reach (mount namespace or Landlock), the kernel's
-    # surface is filtered, resources are bounded, and the job cannot signal or trace the
-    # server: a pid namespace, a uid of its own, or Landlock's signal scoping (ABI 6+).
-    found["process_isolation"] = bool(found["namespaces"] or (state.identity == "root" and found["privileges"])
-                                      or (found["landlock"] and state.landlock_abi >= 6))
-    if not found["process_isolation"]:
-        reasons["process_isolation"] = ("no pid namespace, no uid of its own and Landlock older than ABI 6: "
-                                        "a job could signal the server's processes")
-    isolated = found["filesystem"] or found["landlock"]
-    full = ok and isolated and found["seccomp"] and found["rlimits"] and found["process_isolation"]
-    missing = [name for name in (*LAYERS, "process_isolation", "self_test") if not found.get(name)]
-    return {"mode": "full" if full else "degraded", "layers": found, "missing": missing,
-            "reasons": reasons, "identity": state.identity, "landlock_abi": state.landlock_abi}
-
-
-def _probe_child(function, state, *args):
-    """Run function(state, report_fd, *args) in a forked child; True when it exits 0."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read)
-            signal.set_wakeup_fd(-1)
-            function(state, write, *args)
-            code = 0
-        except BaseException as exc:  # noqa: B902 - reported, never raised into the zygote
-            try:
-                os.write(write, f"{type(exc).__name__}: {exc}"[:500].encode())
-            except OSError:
-                pass
-        finally:
-            os._exit(code)
-    os.close(write)
-    try:
-        message = _read_all(read, time.monotonic() + PROBE_TIMEOUT)
-    finally:
-        os.close(read)
-    status = _wait(pid, PROBE_TIMEOUT)
-    text = message.decode(errors="replace")
-    if status is None:
-        return False, "the probe did not finish"
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-        return True, ""
-    return False, text or f"the probe died ({_describe(status)})"
-
-
-def _probe_rlimits(state, fd):
-    privileges.one_malloc_arena()
-    privileges.apply_rlimits({"cpu_seconds": 5, "memory_bytes": 64 << 20}, privileges.address_space_in_use())
-    import resource
-
-    if resource.getrlimit(resource.RLIMIT_NOFILE) != (privileges.NOFILE, privileges.NOFILE):
-        raise OSError("RLIMIT_NOFILE did not take")
-    try:
-        bytearray(256 << 20)
-    except MemoryError:
-        return
-    raise OSError("RLIMIT_AS did not stop a 256 MiB allocation")
-
-
-def _probe_namespaces(state, fd):
-    namespaces.enter(state.identity == "userns")
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0 if os.getpid() == 1 and socket.gethostname() == namespaces.HOSTNAME else 1)
-    status = _wait(pid, PROBE_TIMEOUT)
-    if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status):
-        raise OSError("the new pid/uts namespaces did not take")
-
-
-def _probe_filesystem(state, fd):
-    namespaces.enter(state.identity == "userns")
-    uid, gid = _jail_ids(state, privileges.PROBE_SLOT)
-    filesystem.build(state.plan, uid, gid)
-    _check_filesystem_view(state)
-
-
-def _check_filesystem_view(state):
-    for path in ("/etc/passwd", "/etc/hostname", "/proc/self", "/sys/kernel", "/var", "/run"):
-        if os.path.lexists(path):
-            raise OSError(f"{path} is visible in the jail")
-    if not os.path.isfile(os.__file__):
-        raise OSError("the Python runtime is missing from the jail")
-    try:
-        os.mkdir("/vilvik-probe")
-    except OSError:
-        pass
-    else:
-        raise OSError("the jail's root is writable")
-
-
-def _probe_privileges(state, fd):
-    if state.identity == "userns":
-        namespaces.enter(True)
-        privileges.drop_capabilities(state.last_cap)
-    else:
-        uid, gid = _jail_ids(state, privileges.PROBE_SLOT)
-        privileges.become(uid, gid, state.last_cap)
-        try:
-            os.setuid(0)
-        except PermissionError:
-            return
-        raise OSError("could become root again")
-
-
-def _probe_no_new_privs(state, fd):
-    privileges.no_new_privs()
-
-
-def _probe_landlock(state, fd):
-    privileges.no_new_privs()
-    read_only, writable = state.runtime
-    landlock.restrict(state.landlock_abi, read_only, writable)
-    try:
-        os.listdir("/")
-    except PermissionError:
-        pass
-    else:
-        raise OSError("Landlock did not deny reading /")
-    with open(os.__file__, "rb"):
-        pass
-
-
-def _probe_seccomp(state, fd):
-    """Loaded, a thread still starts and getpid works; then socket() must kill us."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            privileges.no_new_privs()
-            seccomp_filter.load(state.program)
-            import threading
-
-            thread = threading.Thread(target=os.getpid)
-            thread.start()
-            thread.join()
-            os.write(fd, b"loaded")
-            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        finally:
-            os._exit(3)
-    status = _wait(pid, PROBE_TIMEOUT)
-    if status is None or not os.WIFSIGNALED(status) or os.WTERMSIG(status) != signal.SIGSYS:
-        raise OSError(f"socket() under the filter did not die with SIGSYS ({_describe(status)})")
-
-
-def _self_test(state):
-    """Two real jobs through launch(): one checks its view from inside, one must die on socket()."""
-    try:
-        facts, status = _run_probe_job(state, _self_test_job)
-        expected = sorted(state.layers)
-        if facts.get("error"):
-            return False, facts["error"]
-        if facts.get("hello") != expected:
-            return False, f"the jail applied {facts.get('hello')}, expected {expected}"
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status):
-            return False, f"the self-test job ended badly ({_describe(status)})"
-        if "seccomp" in state.layers:
-            facts, status = _run_probe_job(state, _self_test_socket_job)
-            if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 128 + signal.SIGSYS):
-                return False, f"a forbidden call in a job was not killed by seccomp ({_describe(status)})"
-    except OSError as exc:
-        return False, f"{type(exc).__name__}: {exc}"
-    return True, ""
-
-
-def _run_probe_job(state, job_main):
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    with ours:
-        try:
-            pid = launch(job_main, slot=privileges.PROBE_SLOT, limits={"cpu_seconds": 5, "memory_bytes": 256 << 20},
-                         result_fd=theirs.fileno())
-        finally:
-            theirs.close()
-        output = _read_all(ours.fileno(), time.monotonic() + PROBE_TIMEOUT)
-    status = _wait(pid, PROBE_TIMEOUT)
-    if status is None:
-        raise OSError("the self-test job did not finish")
-    lines = output.decode(errors="replace").splitlines()
-    facts = {}
-    try:
-        first = json.loads(lines[0]) if lines else {}
-        if first.get("type") == "jail_failed":
-            facts["error"] = f"the jail failed: {first.get('error')}"
-        elif lines:
-            facts["hello"] = sorted(first["layers"])
-        if len(lines) > 1:
-            facts.update(json.loads(lines[1]))
-    except (ValueError, KeyError, TypeError):
-        facts["error"] = f"unreadable self-test output {output[:200]!r}"
-    return facts, status
-
-
-def _self_test_job(fd):
-    """Runs inside the jail as a job would: checks what it can see and do."""
-    state = _state
-    error = None
-    try:
-        if "filesystem" in state.layers:
-            _check_filesystem_view(state)
-            with open(os.path.join(filesystem.WORKDIR, "probe"), "w") as handle:
-                handle.write("x")
-            if os.getcwd() != filesystem.WORKDIR:
-                raise OSError("the job does not start in its working directory")
-        if "namespaces" in state.layers and os.getpid() != 1:
-            raise OSError("the payload is not pid 1 of its own pid namespace")
-        if "privileges" in state.layers and (os.getuid() == 0 or any(syscalls.capget())):
-            raise OSError("the payload kept root or capabilities")
-        if "landlock" in state.layers:
-            try:
-                os.listdir("/")
-            except PermissionError:
-                pass
-            else:
-                raise OSError("Landlock let the job list /")
-        if "namespaces" not in state.layers and (state.identity == "root" or state.landlock_abi >= 6):
-            try:
-                os.kill(os.getppid(), 0)
-            except PermissionError:
-                pass
-            else:
-                raise OSError("the job can signal its keeper")
-        import numpy
-
-        numbers = [float(numpy.dot([1.0, 2.0], [3.0, 4.0]))]
-        if state.identity != "unprivileged":  # sharing the server's uid, a job gets no threads
-            import threading
-
-            thread = threading.Thread(target=lambda: numbers.append(numbers[0]))
-            thread.start()
-            thread.join()
-            numbers = numbers[1:]
-        if numbers != [11.0]:
-            raise OSError("numpy (in a thread) did not work in the jail")
-    except Exception as exc:  # noqa: B902
-        error = f"{type(exc).__name__}: {exc}"
-    os.write(fd, (json.dumps({"error": error}) + "\n").encode())
-    return 0
-
-
-def _self_test_socket_job(fd):
-    socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    return 0
-
-
-# -- launching -------------------------------------------------------------------------------
-
-
-def launch(job_main, *, slot, limits, result_fd):
-    """Fork the keeper for one job; returns its pid, which is also its process group."""
-    state = prepare()
+def launch(state, job_main, *, slot, limits, result_fd):
+    """Fork the keeper for one job confined as the probed `state` says; returns its pid, also its process group."""
     if state.layers is None:
-        probe()
+        raise OSError("the jail was not probed: it launches nothing")
     try:
         privileges.slot_uid(slot)
         int(limits["cpu_seconds"]), int(limits["memory_bytes"])
@@ -422,7 +112,7 @@ def _keeper(job_main, state, slot, limits, result_fd):
     if "namespaces" in layers:
         namespaces.enter(state.identity == "userns")
     if "filesystem" in layers:
-        uid, gid = _jail_ids(state, slot)
+        uid, gid = jail_ids(state, slot)
         filesystem.build(state.plan, uid, gid)
     payload = os.fork()
     if payload == 0:
@@ -508,7 +198,7 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         ruleset = landlock.build(state.landlock_abi, read_only, writable, [workdir] if workdir else [])
     if "privileges" in layers:
         if state.identity == "root":
-            uid, gid = _jail_ids(state, slot)
+            uid, gid = jail_ids(state, slot)
             privileges.become(uid, gid, state.last_cap)
         else:
             privileges.drop_capabilities(state.last_cap)
@@ -531,14 +221,6 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
     return applied
 
 
-def _jail_ids(state, slot):
-    """The uid/gid the job's files and processes have: the slot's as root, our own in a user namespace."""
-    if state.identity == "root":
-        uid = privileges.slot_uid(slot)
-        return uid, uid
-    return os.geteuid(), os.getegid()
-
-
 def _scrub_environment(workdir):
     for name in list(os.environ):
         if name not in KEPT_ENVIRONMENT:
@@ -550,47 +232,24 @@ def _scrub_environment(workdir):
         tempfile.tempdir = None  # computed again, inside the jail, if the job asks
 
 
-# -- helpers ---------------------------------------------------------------------------------
+def jail_ids(state, slot):
+    """The uid/gid the job's files and processes have: the slot's as root, our own in a user namespace."""
+    if state.identity == "root":
+        uid = privileges.slot_uid(slot)
+        return uid, uid
+    return os.geteuid(), os.getegid()
 
 
-def _read_all(fd, deadline):
-    """Everything written on fd until EOF (or the deadline); does not close fd."""
-    chunks = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        readable, _, _ = select.select([fd], [], [], remaining)
-        if not readable:
-            break
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _wait(pid, timeout):
-    """waitpid with a deadline; kills the child (and its group) when it is late. None if it never ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        if time.monotonic() > deadline:
-            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-                try:
-                    kill()
-                except OSError:
-                    pass
-            _, status = os.waitpid(pid, 0)
-            return None
-        time.sleep(0.002)
-
-
-def _describe(status):
-    if status is None:
-        return "no status"
-    if os.WIFSIGNALED(status):
-        return f"signal {os.WTERMSIG(status)}"
-    return f"exit {os.WEXITSTATUS(status)}"
+def check_filesystem_view():
+    """Inside the jail's root: the host's files are out of sight, the runtime is there, the root is read-only."""
+    for path in ("/etc/passwd", "/etc/hostname", "/proc/self", "/sys/kernel", "/var", "/run"):
+        if os.path.lexists(path):
+            raise OSError(f"{path} is visible in the jail")
+    if not os.path.isfile(os.__file__):
+        raise OSError("the Python runtime is missing from the jail")
+    try:
+        os.mkdir("/vilvik-probe")
+    except OSError:
+        pass
+    else:
+        raise OSError("the jail's root is writable")

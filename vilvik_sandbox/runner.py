@@ -17,6 +17,7 @@ from . import channel
 FITNESS_FILENAME = "<fitness_func>"
 PROGRESS_INTERVAL = 0.1  # seconds: at most ten progress lines a second
 LOG_TAIL_BYTES = 64 * 1024
+MAX_OBJECTIVES = 64  # values one multi-objective fitness may hold (the server refuses more)
 
 
 class InvalidFitness(Exception):
@@ -196,10 +197,43 @@ def _run(spec, out, logs, stop_requested):
         raise _UserCodeError() from exc
     out.write(_progress(ga))
     result = _summarise(ga)
-    result["mean_fitness_per_generation"] = means[:ga.generations_completed + 1]
+    # A mean of finite values can overflow to inf: it is sent as "Infinity", like any non-finite fitness.
+    result["mean_fitness_per_generation"] = channel.jsonable(means[:ga.generations_completed + 1])
     result["random_state"] = random_state_as_data(*generators[0])
     result["stopped"] = stop_requested()
+    if not result["stopped"] and len(means) - 1 < ga.num_generations:
+        result["stop_criterion"] = _fired_criterion(ga)
     return result
+
+
+def _fired_criterion(ga):
+    """Which of stop_criteria ended the run early: its index in the list, as PyGAD checks them in order."""
+    import time as _time
+
+    import numpy
+
+    fitness = numpy.asarray(ga.last_generation_fitness)
+    history = list(ga.best_solutions_fitness)
+    for index, (word, *values) in enumerate(ga.stop_criteria or []):
+        if word == "reach":
+            if fitness.ndim == 1:
+                reached = fitness.max() >= values[0]
+            else:  # one goal for every objective, or one per objective
+                goals = values if len(values) > 1 else values * fitness.shape[1]
+                reached = all(fitness[:, i].max() >= goal for i, goal in enumerate(goals))
+            if reached:
+                return index
+        elif word == "saturate":
+            unchanged = 0
+            while unchanged + 1 < len(history) and numpy.array_equal(history[-1 - unchanged], history[-2 - unchanged]):
+                unchanged += 1
+            if unchanged >= values[0]:
+                return index
+        elif word == "time" and _time.monotonic() - ga.run_start_time >= float(values[0]):
+            return index
+        elif word == "evaluations" and ga.num_fitness_evaluations >= int(values[0]):
+            return index
+    return None
 
 
 def random_state_as_data(numpy_state, python_state):
@@ -251,6 +285,9 @@ def _checked_fitness(value):
         values = [_checked_number(v) for v in value]
         if not values:
             raise InvalidFitness("the fitness function returned an empty list")
+        if len(values) > MAX_OBJECTIVES:
+            raise InvalidFitness(f"the fitness function returned {len(values)} values; at most {MAX_OBJECTIVES} "
+                                 f"objectives are allowed")
         return values
     return _checked_number(value)
 

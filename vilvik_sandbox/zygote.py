@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 
-from . import channel, jail, runner
+from . import channel, jail, probe, processes, runner
 
 KILL_GRACE = 0.5  # seconds between a job's SIGTERM and the SIGKILL of its group
 
@@ -30,15 +30,18 @@ def main(control_fd):
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the server decides when we stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    channel.send_message(sock, {"op": "ready", "sandbox": jail.probe(), "versions": runner.versions()})
-    Zygote(sock, wake_read).serve()
+    confinement = jail.prepare()
+    report = probe.probe(confinement)
+    channel.send_message(sock, {"op": "ready", "sandbox": report, "versions": runner.versions()})
+    Zygote(sock, wake_read, confinement).serve()
     return 0
 
 
 class Zygote:
-    def __init__(self, sock, wake_read):
+    def __init__(self, sock, wake_read, confinement):
         self.sock = sock
         self.wake_read = wake_read
+        self.confinement = confinement  # the probed jail every job is launched in
         self.jobs = {}  # keeper pid -> job id
         self.kill_at = {}  # keeper pid -> when a SIGTERM'd job's group gets SIGKILL
 
@@ -53,14 +56,14 @@ class Zygote:
                     if key.data == "control":
                         self.handle(*channel.recv_message(self.sock))
                     else:
-                        _drain(self.wake_read)
+                        processes.drain(self.wake_read)
                 self.reap()
                 self.kill_overdue()
         except channel.ChannelClosed:
             pass
         finally:
             for pid in list(self.jobs):
-                _kill_group(pid)
+                processes.kill_group(pid)
 
     def handle(self, message, fds):
         op = message.get("op")
@@ -71,7 +74,7 @@ class Zygote:
                 if job == message["job"] and pid not in self.kill_at:
                     # The keeper kills and reaps its payload on SIGTERM, so the exit report
                     # carries the CPU the job used; SIGKILL follows if it has not gone.
-                    _signal(pid, signal.SIGTERM)
+                    processes.send_signal(pid, signal.SIGTERM)
                     self.kill_at[pid] = time.monotonic() + KILL_GRACE
         for fd in fds:
             os.close(fd)
@@ -83,6 +86,7 @@ class Zygote:
             return
         try:
             pid = jail.launch(
+                self.confinement,
                 runner.run_job_from_channel,  # the spec comes from the server, not through us
                 slot=message["slot"],
                 limits=message["limits"],
@@ -98,7 +102,7 @@ class Zygote:
         now = time.monotonic()
         for pid, when in list(self.kill_at.items()):
             if when <= now:
-                _kill_group(pid)
+                processes.kill_group(pid)
                 del self.kill_at[pid]
 
     def reap(self):
@@ -124,28 +128,6 @@ class Zygote:
                 "cpu_seconds": usage.ru_utime + usage.ru_stime,
                 "peak_memory_bytes": usage.ru_maxrss * 1024,
             })
-
-
-def _kill_group(pid):
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _signal(pid, signum):
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _drain(fd):
-    try:
-        while os.read(fd, 4096):
-            pass
-    except BlockingIOError:
-        pass
 
 
 if __name__ == "__main__":

@@ -19,13 +19,15 @@ class Services:
     limiter: object = None
     deliveries: object = None  # the webhook delivery loop (webhooks/delivery.py)
     instance_lock: object = None  # held by a server that runs work (engine/leases.py)
+    waits: object = None  # Prefer: wait requests held open (capacity.Fence)
+    streams: object = None  # open progress event streams (capacity.Fence)
 
 
 def create_app(test_config=None, *, start_executor=False):
     """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
     from flask import Flask
 
-    from . import api, config, db, errors, http, metrics, ratelimit, web
+    from . import api, capacity, config, db, errors, http, metrics, public_url, ratelimit, web
     from .engine import leases
     from .engine.executor import Executor
     from .webhooks.delivery import Deliverer
@@ -37,24 +39,35 @@ def create_app(test_config=None, *, start_executor=False):
     # A server that runs work holds its instance: a second one stops here, before touching a row.
     lock = leases.acquire_instance_lock(app.instance_path) if start_executor else None
     _configure_logging(settings["LOG_LEVEL"])
+    public_url.settle_default(app, settings)
     app.config.update(SECRET_KEY=settings["SECRET_KEY"], MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
                       VILVIK=settings)
     db.migrate(settings["DATABASE"])
     database = db.Database(settings["DATABASE"])
+    if settings["EXECUTOR"] == "celery":
+        from .engine.celery_executor import CeleryExecutor as Executor
     executor = Executor(database, settings, owner_prefix=leases.instance_prefix(app.instance_path))
     app.extensions["vilvik"] = Services(settings, database, executor, deliveries=Deliverer(database, settings),
-                                        instance_lock=lock)
+                                        instance_lock=lock,
+                                        waits=capacity.Fence(settings["MAX_WAITS"], settings["MAX_WAITS_PER_ACCOUNT"]),
+                                        streams=capacity.Fence(settings["MAX_EVENT_STREAMS"],
+                                                               settings["MAX_EVENT_STREAMS_PER_ACCOUNT"]))
     http.init_app(app)
     app.extensions["vilvik"].limiter = ratelimit.init_app(app, settings)
     api.init_app(app)
     web.init_app(app)
     errors.init_app(app)
     metrics.init_app(app, settings)
-    if start_executor and settings["WORKERS"] > 0:
+    if start_executor and runs_jobs(settings):
         executor.start()
     if start_executor and settings["WEBHOOK_DELIVERY"]:
         app.extensions["vilvik"].deliveries.start()
     return app
+
+
+def runs_jobs(settings):
+    """Does a serving process run an executor: local with WORKERS > 0, or a celery control plane."""
+    return settings["EXECUTOR"] == "celery" or settings["WORKERS"] > 0
 
 
 def _configure_logging(level):

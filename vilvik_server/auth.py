@@ -4,13 +4,10 @@ import time
 
 from flask import current_app, g, request
 
-from . import errors
+from . import errors, ratelimit
+from .domain.scopes import SCOPES
 from .store import keys as key_store
 
-SCOPES = (
-    "submissions:read", "submissions:write", "results:read", "credits:read",
-    "webhooks:read", "webhooks:write", "keys:write",
-)
 LAST_USED_RESOLUTION = 60  # seconds: last_used_at is not rewritten on every request
 
 
@@ -26,9 +23,10 @@ def authenticate():
     key = key_store.find_active(db.connection(), token.strip())
     if key is None:
         raise errors.Unauthenticated("the API key is unknown or revoked")
-    _touch(db, key)
     g.api_key = key
     g.account_id = key["account_id"]
+    ratelimit.check_account(key["account_id"])
+    _touch(db, key)
     return key
 
 

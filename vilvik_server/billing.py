@@ -27,6 +27,15 @@ def run_cost_micros(cpu_seconds, settings):
     return max(credits_to_micros(settings["MIN_CHARGE"]), int(cost))
 
 
+def estimate_micros(parent, num_generations, settings, reserved):
+    """What a run of `num_generations` likely costs, from a finished run of the same code (its CPU
+    per generation); None when that run measured nothing. Never above the reservation."""
+    if parent is None or not parent["cpu_seconds"] or not parent["generations_completed"]:
+        return None
+    per_generation = parent["cpu_seconds"] / parent["generations_completed"]
+    return min(run_cost_micros(per_generation * num_generations, settings), reserved)
+
+
 def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
     """Hold the run's maximum cost; raises InsufficientCredits when the available balance is short."""
     needed = run_cost_micros(cpu_seconds_limit, settings)
@@ -40,6 +49,23 @@ def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
             details={"available": micros_to_credits(available), "required": micros_to_credits(needed)})
     submission_store.set_reservation(conn, submission_id, needed)
     return needed
+
+
+def reserve_runs(conn, account_id, submission_ids, cpu_seconds_limit, settings, what="these runs"):
+    """Hold the maximum cost of every run at once; raises InsufficientCredits (holding nothing) when short.
+
+    The runs' rows must already carry the reservation (reserved_micros = run_reservation()).
+    """
+    needed = run_cost_micros(cpu_seconds_limit, settings)
+    if not account_store.reserve_many(conn, account_id, needed, submission_ids):
+        available = account_store.get(conn, account_id)["available_micros"]
+        total = needed * len(submission_ids)
+        raise errors.InsufficientCredits(
+            f"{what} may use {cpu_seconds_limit} CPU seconds each, which reserves {micros_to_credits(needed)} "
+            f"credits per run and {micros_to_credits(total)} for all {len(submission_ids)}; "
+            f"{micros_to_credits(available)} are available",
+            details={"available": micros_to_credits(available), "required": micros_to_credits(total)})
+    return needed * len(submission_ids)
 
 
 def settle(conn, row, *, cpu_seconds, settings, error_code=None):

@@ -1,4 +1,4 @@
-"""The `vilvik-server` command: init, serve, create-account, create-key, grant-credits."""
+"""The `vilvik-server` command: init, serve, worker, accounts, keys, credits, passwords, settings, backup."""
 import argparse
 import json
 import logging
@@ -13,10 +13,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="vilvik-server", description="Operate a Vilvik server.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create or migrate the database (idempotent)")
-    serve = commands.add_parser("serve", help="serve the API with waitress, running jobs")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--threads", type=int, help="default: the THREADS setting")
+    serve = commands.add_parser(
+        "serve", help="serve the API, website and playground with waitress, running jobs",
+        description="Serve the API, the website and the playground with waitress, with the executor "
+                    "running jobs. Unless PUBLIC_URL is set, the URLs the API returns use the address "
+                    "served here. SIGTERM or Ctrl-C stops taking work and exits.")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every "
+                            "interface, then set PUBLIC_URL to the name clients use)")
+    serve.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks a free one)")
+    serve.add_argument("--threads", type=int, help="request threads (default: the THREADS setting)")
     account = commands.add_parser("create-account", help="create an account and print a key with every scope")
     account.add_argument("email")
     account.add_argument("--credits", default="0")
@@ -29,7 +35,18 @@ def main(argv=None):
     grant.add_argument("email")
     grant.add_argument("amount")
     grant.add_argument("--note", default="")
+    commands.add_parser("list-accounts", help="print every account as a JSON line: email, credits, keys, password set")
+    revoke = commands.add_parser("revoke-key", help="revoke an API key at once, by its id or the key itself")
+    revoke.add_argument("key", help="the key's id (as create-key printed it) or the vk_... secret")
+    password = commands.add_parser("set-password", help="set an account's website password")
+    password.add_argument("email")
+    password.add_argument("--password", help="the new password (default: asked for on the terminal)")
     commands.add_parser("settings", help="print every setting with its default and help, as a Markdown table")
+    worker = commands.add_parser(
+        "worker", help="run jobs for a control plane (EXECUTOR=celery) as a Celery worker; needs only BROKER_URL "
+                       "and the run-limit settings (docs/scaling.md)")
+    worker.add_argument("--concurrency", type=int, help="worker processes, one job each; default the WORKERS setting")
+    worker.add_argument("--name", help="this worker's name; default vilvik@<host name>")
     backup = commands.add_parser("backup", help="copy the live database to PATH (SQLite's online backup)")
     backup.add_argument("path")
     args = parser.parse_args(argv)
@@ -62,19 +79,21 @@ def cmd_init(args):
 
 
 def cmd_serve(args):
-    from waitress import create_server
+    from . import banner, public_url, serving
 
     app = _app(start_executor=True)
     services = app.extensions["vilvik"]
     threads = args.threads or services.settings["THREADS"]
-    server = create_server(app, host=args.host, port=args.port, threads=threads, ident="vilvik")
+    server = serving.make_server(app, args.host, args.port, threads, services.settings["MAX_BODY_BYTES"])
+    base = public_url.follow_served_address(app, args.host, server.effective_port)
 
     def stop(signum, _frame):
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"serving on http://{server.effective_host}:{server.effective_port}", flush=True)
+    print(f"serving on {public_url.served_url(args.host, server.effective_port)}", flush=True)
+    print(banner.text(app, base, args.host), flush=True)
     try:
         server.run()
     except SystemExit:
@@ -82,7 +101,9 @@ def cmd_serve(args):
     finally:
         log.info("stopping: no new work; running jobs get %ss to finish", services.settings["SHUTDOWN_GRACE_SECONDS"])
         server.close()
-        if services.settings["WORKERS"] > 0:
+        from . import runs_jobs
+
+        if runs_jobs(services.settings):
             services.executor.stop()
         services.deliveries.stop()
         log.info("stopped")
@@ -167,6 +188,64 @@ def _amount(text):
     return micros
 
 
+def cmd_worker(args):
+    from . import _configure_logging
+    from .config import load_settings
+    from .workers import command
+
+    _configure_logging(load_settings(None)["LOG_LEVEL"])
+    return command.main(args)
+
+
+def cmd_list_accounts(args):
+    from .ids import micros_to_credits, rfc3339
+    from .store import accounts
+
+    with _app().extensions["vilvik"].db.transaction() as conn:
+        rows = accounts.list_all(conn)
+    for row in rows:
+        print(json.dumps({
+            "account_id": row["id"], "email": row["email"], "created_at": rfc3339(row["created_at"]),
+            "balance": micros_to_credits(row["available_micros"] + row["reserved_micros"]),
+            "available": micros_to_credits(row["available_micros"]), "active_keys": row["active_keys"],
+            "can_log_in": row["password_hash"] is not None}))
+    return 0
+
+
+def cmd_revoke_key(args):
+    from .store import keys
+
+    with _app().extensions["vilvik"].db.transaction() as conn:
+        key = keys.find_by_id_or_secret(conn, args.key.strip())
+        if key is None:
+            raise CommandError("no such key (give its id, as create-key printed it, or the key itself)")
+        revoked = keys.revoke(conn, key["account_id"], key["id"])
+    print(json.dumps({"key_id": key["id"], "prefix": key["prefix"], "revoked": True,
+                      "was_already_revoked": not revoked}))
+    return 0
+
+
+def cmd_set_password(args):
+    from werkzeug.security import generate_password_hash
+
+    from .store import accounts
+
+    password = args.password
+    if password is None:
+        import getpass
+
+        password = getpass.getpass(f"new password for {args.email}: ")
+        if password != getpass.getpass("again: "):
+            raise CommandError("the two passwords differ; nothing changed")
+    if not password:
+        raise CommandError("the password must not be empty")
+    with _app().extensions["vilvik"].db.transaction() as conn:
+        account = _account(conn, args.email)
+        accounts.set_password_hash(conn, account["id"], generate_password_hash(password))
+    print(json.dumps({"account_id": account["id"], "email": account["email"], "password_set": True}))
+    return 0
+
+
 def cmd_settings(args):
     from .config import settings_table
 
@@ -185,8 +264,9 @@ def cmd_backup(args):
     return 0
 
 
-COMMANDS = {"backup": cmd_backup, "settings": cmd_settings, "init": cmd_init, "serve": cmd_serve, "create-account": cmd_create_account,
-            "create-key": cmd_create_key, "grant-credits": cmd_grant_credits}
+COMMANDS = {"worker": cmd_worker, "backup": cmd_backup, "settings": cmd_settings, "init": cmd_init, "serve": cmd_serve, "create-account": cmd_create_account,
+            "create-key": cmd_create_key, "grant-credits": cmd_grant_credits, "list-accounts": cmd_list_accounts,
+            "revoke-key": cmd_revoke_key, "set-password": cmd_set_password}
 
 
 if __name__ == "__main__":

@@ -91,6 +91,20 @@ def _text(text):
     return str(text)
 
 
+def _executor(text):
+    text = str(text).strip().lower()
+    if text not in ("local", "celery"):
+        raise ValueError("expected local or celery")
+    return text
+
+
+def _broker_url(text):
+    text = str(text).strip()
+    if text and not re.fullmatch(r"(redis|rediss|redis\+socket)://\S+", text):
+        raise ValueError("expected a Redis URL: redis://host:6379/0, rediss://... for TLS")
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -100,16 +114,25 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("PUBLIC_URL", "http://127.0.0.1:5000", _url,
-            "Base of every absolute URL the API returns (status_url, result_url, next_url)."),
+    Setting("PUBLIC_URL", None, _url,
+            "Base of every absolute URL the API returns (status_url, result_url, next_url, webhook links);"
+            " default: the address `serve` listens on."),
     Setting("DATABASE", None, _text,
             "Path of the SQLite database; default vilvik.sqlite3 in the instance folder."),
     Setting("SECRET_KEY", None, _text,
             "Signs website sessions; default a random key kept in the instance folder."),
     Setting("WORKERS", os.cpu_count() or 1, _int_at_least(0),
-            "Concurrent runs on this node; 0 runs no executor (an accept-only node)."),
+            "Concurrent runs on this node; 0 runs no executor (an accept-only node). A worker's default --concurrency."),
+    Setting("EXECUTOR", "local", _executor,
+            "Where jobs run: local (this server's thread pool) or celery (`vilvik-server worker` processes, "
+            "through BROKER_URL; see docs/scaling.md)."),
+    Setting("BROKER_URL", "", _broker_url,
+            "Redis the control plane and the workers share when EXECUTOR=celery (redis://, rediss:// for TLS); "
+            "keep it private. Also read from VILVIK_BROKER_URL_FILE."),
     Setting("MAX_BODY_BYTES", 262144, _int_at_least(1024), "Largest accepted request body, in bytes."),
-    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may use."),
+    Setting("MAX_CPU_SECONDS", 300, _int_at_least(1), "CPU seconds one run may ask for (limits.cpu_seconds), at most."),
+    Setting("DEFAULT_CPU_SECONDS", 60, _int_at_least(1),
+            "CPU seconds a run may use when it sets no limits.cpu_seconds (never above MAX_CPU_SECONDS)."),
     Setting("MAX_WALL_SECONDS", 600, _int_at_least(1), "Wall-clock seconds one run may take."),
     Setting("MAX_MEMORY_MB", 512, _int_at_least(16), "Memory one run may use, in MiB."),
     Setting("MAX_RESULT_BYTES", 32 * 1024 * 1024, _int_at_least(65536),
@@ -119,6 +142,8 @@ SETTINGS = [
     Setting("LEASE_SECONDS", 30, _positive_float,
             "How long a running submission stays its owner's without a renewal; then it is re-queued."),
     Setting("RATE_LIMIT", "600/minute", _rate, "Requests per key: N/second, N/minute or N/hour."),
+    Setting("ACCOUNT_RATE_LIMIT", "1200/minute", _rate,
+            "Requests per account, all its keys together: N/second, N/minute or N/hour."),
     Setting("LOGIN_RATE_LIMIT", "10/minute", _rate,
             "Failed website logins allowed per address and per email: N/second, N/minute or N/hour."),
     Setting("RATE_LIMIT_STORAGE_URI", "memory://", _text,
@@ -131,13 +156,24 @@ SETTINGS = [
     Setting("THREADS", 16, _int_at_least(2), "waitress threads serving requests (serve --threads overrides it)."),
     Setting("MAX_EVENT_STREAMS", 4, _int_at_least(1),
             "Open progress event streams at once; each holds a serving thread (keep it under THREADS)."),
+    Setting("MAX_EVENT_STREAMS_PER_ACCOUNT", 2, _int_at_least(1),
+            "Open progress event streams one account may hold; past it 429 concurrency_limit."),
+    Setting("MAX_WAITS", 8, _int_at_least(0),
+            "Requests held open at once by 'Prefer: wait' (each holds a serving thread); past it 202 at once."),
+    Setting("MAX_WAITS_PER_ACCOUNT", 2, _int_at_least(0),
+            "Requests one account may hold open with 'Prefer: wait'; past it 202 at once."),
     Setting("MAX_ACTIVE", 4, _int_at_least(1), "Running submissions per account."),
     Setting("MAX_QUEUED", 100, _int_at_least(1), "Queued submissions per account."),
+    Setting("MAX_EXPERIMENT_RUNS", 200, _int_at_least(1), "Runs one experiment may hold (grid cells x seeds)."),
     Setting("CREDITS_PER_CPU_SECOND", 1.0, _positive_float, "Price of one CPU second, in credits."),
     Setting("MIN_CHARGE", 0.01, _non_negative_float, "Least charge for a run that started, in credits."),
     Setting("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,50400,72000,86400", _seconds_list,
             "Seconds before each webhook retry, comma-separated."),
     Setting("WEBHOOK_ALLOW_PRIVATE", False, parse_bool, "Allow private and loopback webhook targets."),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", 15.0, _positive_float,
+            "Hard deadline of one webhook attempt (connect, send, the receiver's whole answer), in seconds."),
+    Setting("WEBHOOK_IN_FLIGHT_PER_ACCOUNT", 4, _int_at_least(1),
+            "Webhook deliveries of one account sent at once (of 16 senders), so slow receivers delay no one else."),
     Setting("WEBHOOK_DELIVERY", True, parse_bool,
             "Send webhook deliveries from this process (off: another process sends the outbox)."),
     Setting("SANDBOX_UID_BASE", 60000, _int_between(UID_BASE, UID_BASE + MAX_SLOTS - 1),
@@ -154,12 +190,15 @@ SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def load_settings(instance_path, overrides=None, environ=None):
-    """Defaults, then instance/config.py, then VILVIK_* variables, then `overrides`."""
+    """Defaults, then instance/config.py, then VILVIK_* variables, then `overrides`.
+
+    Without an `instance_path` (a worker) there is no config file, database or secret key.
+    """
     environ = os.environ if environ is None else environ
     values = {setting.name: setting.default for setting in SETTINGS}
     raw = {}
-    config_file = os.path.join(instance_path, "config.py")
-    if os.path.exists(config_file):
+    config_file = os.path.join(instance_path, "config.py") if instance_path else None
+    if config_file and os.path.exists(config_file):
         namespace = {}
         with open(config_file) as handle:
             exec(compile(handle.read(), config_file, "exec"), namespace)
@@ -184,6 +223,10 @@ def load_settings(instance_path, overrides=None, environ=None):
     if values["SANDBOX_UID_BASE"] + values["WORKERS"] > UID_BASE + MAX_SLOTS:
         raise ConfigError(f"settings SANDBOX_UID_BASE + WORKERS must stay within the jail's uids "
                           f"({UID_BASE}..{UID_BASE + MAX_SLOTS - 1})")
+    if values["EXECUTOR"] == "celery" and not values["BROKER_URL"]:
+        raise ConfigError("setting EXECUTOR=celery needs BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    if not instance_path:
+        return values
     if not values["DATABASE"]:
         values["DATABASE"] = os.path.join(instance_path, "vilvik.sqlite3")
     if not values["SECRET_KEY"]:

@@ -6,13 +6,14 @@
 `param` is the first offending field as a dotted path (`limits.cpu_seconds`, list items by
 index: `webhook_events.0`), or null when no one field is to blame. Web pages get the same
 information as HTML; everything under /api gets JSON.
+
+The classes are plain exceptions that the engine and the store raise too; Flask is
+imported only inside the functions that turn an error into a response, so a process
+that runs jobs and never serves HTTP does not load it.
 """
 import difflib
 import logging
 import sqlite3
-
-from flask import current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("vilvik.errors")
 
@@ -175,6 +176,8 @@ def _first_message(fields, prefix=""):
 
 def error_body(error):
     """The JSON body of an error: code, message, param, details (when there are any), doc_url, request_id."""
+    from flask import g
+
     param = error.param
     if param is None and isinstance(error.details, dict):
         param = first_field(error.details.get("fields"))
@@ -188,6 +191,8 @@ def error_body(error):
 
 def doc_url(code):
     """This server's documentation of an error code (docs/errors.md has a section per code)."""
+    from flask import current_app
+
     return f"{current_app.extensions['vilvik'].settings['PUBLIC_URL']}/docs/errors#{code}"
 
 
@@ -196,6 +201,8 @@ API_PATHS = ("/api/", "/metrics")
 
 def render(error):
     """The response for a VilvikError: JSON under /api, the website's HTML page elsewhere."""
+    from flask import current_app, g, jsonify, request
+
     page = current_app.extensions.get("vilvik_error_page")
     if page is not None and not request.path.startswith(API_PATHS):
         response = page(error)
@@ -211,6 +218,8 @@ def render(error):
 
 def from_http_exception(exc):
     """Translate werkzeug's and flask-smorest's HTTP errors into ours."""
+    from flask import request
+
     if exc.code == 422:  # webargs: the body failed its schema
         data = getattr(exc, "data", None) or {}
         messages = data.get("messages", {})
@@ -241,6 +250,8 @@ def database_unavailable(exc):
 
 def init_app(app):
     """Register the handlers that give every failure our shape."""
+    from flask import g
+    from werkzeug.exceptions import HTTPException
 
     @app.errorhandler(VilvikError)
     def handle_vilvik_error(error):

@@ -5,13 +5,14 @@ import re
 import time
 import uuid
 
-from flask import g, request
+from flask import current_app, g, request
 
 from . import errors
 
 log = logging.getLogger("vilvik.http")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BODY_METHODS = ("POST", "PUT", "PATCH")
+MAX_JSON_DEPTH = 32  # arrays/objects within each other in a request body (initial_population needs 2)
 
 
 def init_app(app):
@@ -39,7 +40,15 @@ def _check_json_body():
         return  # the view answers 401 first; the body does not matter then
     if request.mimetype != "application/json":
         raise errors.UnsupportedMediaType()
-    body = request.get_json(silent=True, cache=True)
+    try:
+        body = request.get_json(silent=True, cache=True)
+    except RecursionError:
+        body = None
+        too_deep = True
+    else:
+        too_deep = body is not None and _nested_deeper_than(body, MAX_JSON_DEPTH)
+    if too_deep:
+        raise errors.InvalidJson(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
     if body is None:
         raise errors.InvalidJson()
     try:
@@ -49,11 +58,22 @@ def _check_json_body():
         raise errors.InvalidJson("the body holds a string that is not valid Unicode (a lone surrogate)") from None
 
 
+def _nested_deeper_than(value, limit):
+    """Is a parsed JSON value nested deeper than `limit` arrays/objects? (Iterative: no recursion.)"""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def _finish(response):
     response.headers["X-Request-Id"] = g.get("request_id", "")
-    # flask-limiter sets Retry-After to its window's reset on every response. It belongs on
-    # its own refusal (429 rate_limited); an error of ours that says when to retry keeps
-    # its own value; any other response has none (a client would wait for nothing).
+    # Retry-After belongs on a refusal that says when to retry (429 rate_limited and errors
+    # of ours that set it); any other response has none (a client would wait for nothing).
     if "retry_after" in g:
         response.headers["Retry-After"] = g.retry_after
     elif response.status_code != 429:
@@ -63,3 +83,8 @@ def _finish(response):
     log.info("%s %s %s %.1fms request_id=%s key=%s", request.method, request.path, response.status_code,
              elapsed, g.get("request_id"), key["prefix"] if key else "-")
     return response
+
+
+def public_url():
+    """The server's public URL (PUBLIC_URL), that this request's bodies build absolute URLs on."""
+    return current_app.extensions["vilvik"].settings["PUBLIC_URL"]

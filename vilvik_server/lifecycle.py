@@ -5,8 +5,9 @@ import time
 from marshmallow import ValidationError
 
 from . import billing, errors, submitting
-from .api.ga_params import GAParamsSchema
+from .domain.ga_params import PARAM_DEFAULTS, GAParamsSchema
 from .engine import leases
+from .experiments import tracking as experiment_tracking
 from .ids import now
 from .store import results as result_store
 from .store import submissions as submission_store
@@ -27,6 +28,7 @@ def cancel(services, account_id, submission_id):
             if submission_store.cancel_queued(conn, submission_id):
                 billing.settle(conn, row, cpu_seconds=None, settings=services.settings)
                 webhook_events.record_submission_event(conn, services.settings, submission_id)
+                experiment_tracking.run_ended(conn, services.settings, submission_id)
                 return submission_store.get(conn, account_id, submission_id)
         row = _get(services, account_id, submission_id)  # it was claimed meanwhile
     if row["status"] == "running":
@@ -35,7 +37,7 @@ def cancel(services, account_id, submission_id):
         with services.db.transaction() as conn:
             submission_store.request_cancel(conn, submission_id)
         services.executor.cancel(submission_id)  # running here: no need to wait for the next look
-        if _lease_expired(row):
+        if lease_expired(row):
             leases.recover(services.db, services.settings)  # its owner is gone: it ends cancelled now
         services.executor.wait_terminal(submission_id, max(0.0, deadline - time.monotonic()))
         row = _get(services, account_id, submission_id)
@@ -51,6 +53,10 @@ def delete(services, account_id, submission_id):
     if row["status"] not in submission_store.TERMINAL:
         raise errors.Conflict(f"the submission is {row['status']}; cancel it first",
                               details={"status": row["status"]})
+    if row["experiment_id"]:
+        raise errors.Conflict(f"the submission is a run of experiment {row['experiment_id']}; delete the "
+                              "experiment instead", details={"status": row["status"],
+                                                             "experiment_id": row["experiment_id"]})
     with services.db.transaction() as conn:
         children = submission_store.active_children(conn, submission_id)
         if children:
@@ -68,7 +74,10 @@ def continue_(services, account_id, parent_id, data):
         raise errors.Conflict(
             "only a succeeded submission, or a cancelled one that saved its state, can be continued",
             details={"status": parent["status"]})
-    params = json.loads(parent["params"])
+    # The parent's stored params hold every default; re-validated as if the user had given them, a
+    # default PyGAD clips quietly (K_tournament 3 with sol_per_pop 2) would be refused: leave defaults out.
+    params = {name: value for name, value in json.loads(parent["params"]).items()
+              if name not in PARAM_DEFAULTS or value != PARAM_DEFAULTS[name]}
     params.update({name: value for name, value in data.items() if name in CONTINUE_OVERRIDES})
     params["num_generations"] = data["num_generations"]
     try:
@@ -85,7 +94,7 @@ def continue_(services, account_id, parent_id, data):
     return submitting.accept(services, account_id, request, parent_id=parent_id)
 
 
-def _lease_expired(row):
+def lease_expired(row):
     return row["lease_until"] is None or row["lease_until"] < now()
 
 

@@ -1,6 +1,6 @@
 """The accept phase: turn a validated request into a queued, paid-for submission."""
 from . import billing, errors, fitness_source
-from .api.ga_params import GAParamsSchema, effective_params
+from .domain.ga_params import GAParamsSchema, effective_params
 from .store import submissions as submission_store
 
 GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
@@ -14,18 +14,9 @@ def accept(services, account_id, data, parent_id=None):
     check_size_quotas(settings, params, data["fitness_func"])
     fitness_source.check(data["fitness_func"], data["fitness_func_entry"])
     limits = run_limits(settings, data["limits"])
-    if settings["WORKERS"] > 0 and not executor.sandbox_usable:
-        raise errors.Unavailable("the sandbox is unavailable on this server, so it cannot run jobs",
-                                 headers={"Retry-After": "60"})
-    if executor.stopping:
-        raise errors.Unavailable("the server is shutting down", headers={"Retry-After": "5"})
+    check_accepting(services)
     with services.db.transaction() as conn:
-        queued = submission_store.account_counts(conn, account_id)["queued"]
-        if queued >= settings["MAX_QUEUED"]:
-            raise errors.ConcurrencyLimit(
-                f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",
-                details={"queued": queued, "max_queued": settings["MAX_QUEUED"]},
-                headers={"Retry-After": CONCURRENCY_RETRY_AFTER})
+        check_queue_room(conn, settings, account_id)
         row = submission_store.insert(
             conn, account_id, name=data["name"], type=data["type"], params=params,
             fitness_func=data["fitness_func"], fitness_func_entry=data["fitness_func_entry"],
@@ -35,6 +26,25 @@ def accept(services, account_id, data, parent_id=None):
         reserved = billing.reserve(conn, account_id, row["id"], limits["cpu_seconds"], settings)
     executor.wake()
     return row, reserved
+
+
+def check_accepting(services):
+    """Refuse new work with 503 when this server cannot run it (no sandbox) or is shutting down."""
+    if services.settings["WORKERS"] > 0 and not services.executor.sandbox_usable:
+        raise errors.Unavailable("the sandbox is unavailable on this server, so it cannot run jobs",
+                                 headers={"Retry-After": "60"})
+    if services.executor.stopping:
+        raise errors.Unavailable("the server is shutting down", headers={"Retry-After": "5"})
+
+
+def check_queue_room(conn, settings, account_id):
+    """429 when the account already waits on MAX_QUEUED entries (an experiment's queued runs count once)."""
+    queued = submission_store.queued_entries(conn, account_id)
+    if queued >= settings["MAX_QUEUED"]:
+        raise errors.ConcurrencyLimit(
+            f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",
+            details={"queued": queued, "max_queued": settings["MAX_QUEUED"]},
+            headers={"Retry-After": CONCURRENCY_RETRY_AFTER})
 
 
 def check_size_quotas(settings, params, source):
@@ -57,7 +67,7 @@ def check_size_quotas(settings, params, source):
 
 
 def run_limits(settings, asked):
-    """The run's limits: the server's ceilings, lowered where the request asks; raising one is a 422."""
+    """The run's limits: the request's, else the defaults (DEFAULT_CPU_SECONDS, the other ceilings); above a ceiling is a 422."""
     ceilings = {"cpu_seconds": settings["MAX_CPU_SECONDS"], "wall_seconds": settings["MAX_WALL_SECONDS"],
                 "memory_mb": settings["MAX_MEMORY_MB"]}
     over = {name: [f"must be <= {ceilings[name]}, this server's ceiling"]
@@ -67,4 +77,5 @@ def run_limits(settings, asked):
         raise errors.QuotaExceeded(f"limits.{name} asks for more than this server allows ({ceilings[name]})",
                                    details={"fields": {"limits": over}, "quota": f"limits.{name}",
                                             "limit": ceilings[name], "requested": asked[name]})
-    return {**ceilings, **asked}
+    defaults = dict(ceilings, cpu_seconds=min(settings["DEFAULT_CPU_SECONDS"], ceilings["cpu_seconds"]))
+    return {**defaults, **asked}

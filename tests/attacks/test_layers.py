@@ -22,7 +22,8 @@ ROOT = os.geteuid() == 0
 def run_python(code, timeout=60):
     """Run `code` in a clean interpreter (numpy and PyGAD warm, like the zygote); its last stdout line, as JSON."""
     prelude = (f"import sys, os, json, signal, socket, time\nsys.path.insert(0, {REPO!r})\n"
-               "from vilvik_sandbox import runner, jail\nrunner.warm_up()\n")
+               "from vilvik_sandbox import runner, jail, probe\nrunner.warm_up()\n"
+               "def probed():\n    confinement = jail.prepare()\n    return confinement, probe.probe(confinement)\n")
     done = subprocess.run([sys.executable, "-I", "-c", prelude + textwrap.dedent(code)], capture_output=True,
                           text=True, timeout=timeout, cwd="/",
                           env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
@@ -31,7 +32,7 @@ def run_python(code, timeout=60):
 
 
 def test_probe_finds_every_layer():
-    report = run_python("print(json.dumps(jail.probe()))")
+    report = run_python("print(json.dumps(probed()[1]))")
     assert report["mode"] == "full", report
     assert report["layers"]["self_test"], report
     expected = {"namespaces", "filesystem", "rlimits", "privileges", "no_new_privs", "landlock", "seccomp"} \
@@ -47,7 +48,7 @@ def test_probe_reports_a_missing_layer_as_degraded():
         def broken(*args, **kwargs):
             raise seccomp_filter.SeccompUnavailable("libseccomp removed for this test")
         seccomp_filter.build = broken
-        print(json.dumps(jail.probe()))
+        print(json.dumps(probed()[1]))
     """)
     assert report["mode"] == "degraded"
     assert "seccomp" in report["missing"] and not report["layers"]["seccomp"]
@@ -108,7 +109,7 @@ def test_a_failing_layer_stops_the_job_before_its_code(broken):
     module, function = broken.split(".")
     result = run_python(f"""
         from vilvik_sandbox import {module}
-        jail.probe()
+        confinement, _ = probed()
         def broken(*args, **kwargs):
             raise OSError("broken for this test")
         setattr({module}, {function!r}, broken)
@@ -117,7 +118,7 @@ def test_a_failing_layer_stops_the_job_before_its_code(broken):
         def job_main(fd):
             os.write(ran[1], b"user code ran")
             return 0
-        pid = jail.launch(job_main, slot=3, limits={{"cpu_seconds": 5, "memory_bytes": 256 << 20}},
+        pid = jail.launch(confinement, job_main, slot=3, limits={{"cpu_seconds": 5, "memory_bytes": 256 << 20}},
                           result_fd=theirs.fileno())
         theirs.close()
         os.close(ran[1])
@@ -141,10 +142,10 @@ def test_a_failing_layer_stops_the_job_before_its_code(broken):
 def test_payload_dies_with_its_keeper():
     """Kill only the keeper of a sleeping job: the payload (after its uid change) must die too."""
     result = run_python("""
-        jail.probe()
+        confinement, _ = probed()
         ours, theirs = socket.socketpair()
-        pid = jail.launch(lambda fd: time.sleep(3600), slot=5, limits={"cpu_seconds": 5, "memory_bytes": 256 << 20},
-                          result_fd=theirs.fileno())
+        pid = jail.launch(confinement, lambda fd: time.sleep(3600), slot=5,
+                          limits={"cpu_seconds": 5, "memory_bytes": 256 << 20}, result_fd=theirs.fileno())
         theirs.close()
         hello = ours.recv(65536)
         os.kill(pid, signal.SIGKILL)

@@ -2,7 +2,7 @@
 
 Layers at work: RLIMIT_AS (memory_limit), RLIMIT_CPU with a hard SIGKILL one second
 later (timeout), the server's wall clock (timeout), RLIMIT_NOFILE, RLIMIT_FSIZE, the
-server's output cap (sandbox_violation) and the runner's bounded log tail.
+server's output cap (invalid_report) and the runner's bounded log tail.
 """
 import pytest
 
@@ -107,13 +107,13 @@ def test_flood_stdout_and_stderr_descriptors(hostile):
 def test_flood_the_result_channel(hostile):
     source = ("import os\ndef fitness_func(ga, solution, idx):\n    while True:\n"
               "        os.write(3, b'{\"type\":\"progress\"}' * 4096)\n")
-    hostile.expect(source, "sandbox_violation", f"more than {MAX_RESULT_BYTES} bytes")
+    hostile.expect(source, "invalid_report", f"more than {MAX_RESULT_BYTES} bytes")
 
 
 def test_one_oversized_line(hostile):
     source = f"import os\nos.write(3, b'x' * {MAX_RESULT_BYTES + 4096})\ndef fitness_func(ga, solution, idx):\n" \
              "    return 1.0\n"
-    hostile.expect(source, "sandbox_violation", "more than")
+    hostile.expect(source, "invalid_report")
 
 
 def test_file_too_large(hostile):

@@ -168,10 +168,9 @@ def test_health_needs_no_key(live_server):
 
 def test_it_submits_a_quick_problem_from_the_catalogue(sdk):
     problem = sdk.quick.problems()[0]
-    defaults = problem.raw.get("defaults") or problem.raw.get("example") or {}
-    try:
-        submission = sdk.submissions.create(type="quick", problem=problem.name, problem_params=defaults)
-    except vilvik.ValidationError as exc:  # the problem needs data we cannot guess: still a typed answer
-        assert "problem_params" in exc.fields
-        return
+    assert problem.params_schema["type"] == "object" and problem.example
+    submission = sdk.submissions.create(type="quick", problem=problem.name, problem_params=problem.example)
     assert submission.generated["fitness_func"] and submission.generated["params"]
+    with pytest.raises(vilvik.ValidationError) as refused:  # PyGAD parameters are not the problem's data
+        sdk.submissions.create(type="quick", problem=problem.name, problem_params=problem.defaults)
+    assert "problem_params" in refused.value.fields

@@ -92,7 +92,7 @@ def test_status_results_and_csv(env, job, capsys):
     code, by_result_id, _ = run(capsys, "results", result["id"], "--json")
     assert json.loads(by_result_id)["id"] == result["id"]
     code, out, _ = run(capsys, "results", submission_id, "--csv")
-    assert code == cli.OK and out.splitlines()[0] == "generation,best_fitness" and len(out.splitlines()) == 7
+    assert code == cli.OK and out.splitlines()[0] == "generation,best_fitness,mean_fitness" and len(out.splitlines()) == 7
 
 
 def test_cancel_and_continue(env, job, tmp_path, capsys):

@@ -27,6 +27,7 @@ def test_an_unknown_key_is_an_authentication_error(live_server):
 
 def test_no_key_at_all_fails_before_any_request(live_server, monkeypatch):
     monkeypatch.delenv("VILVIK_API_KEY", raising=False)
+    monkeypatch.delenv("VILVIK_KEY", raising=False)
     with client_for(live_server, None) as client:
         with pytest.raises(vilvik.AuthenticationError, match="VILVIK_API_KEY"):
             client.submissions.list().first_page()

@@ -175,7 +175,7 @@ def test_lists_paginate_lazily_and_filter(sdk):
 def test_it_reads_the_history_as_csv(sdk):
     result = sdk.submissions.create(SUM, **SMALL).result(timeout=60)
     text = result.csv()
-    assert text.splitlines()[0] == "generation,best_fitness"
+    assert text.splitlines()[0] == "generation,best_fitness,mean_fitness"
     assert len(text.splitlines()) == 7
     assert sdk.results.csv(result.id) == text
 

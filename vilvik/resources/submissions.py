@@ -67,11 +67,13 @@ class SubmissionsResource(Resource):
         params = {"include": "fitness_func"} if include_fitness_func else None
         return self._build(self._client.request_json("GET", f"/submissions/{_id(submission_id)}", params=params))
 
-    def list(self, *, status=None, name=None, created_after=None, created_before=None, limit=None):
+    def list(self, *, status=None, name=None, created_after=None, created_before=None, experiment_id=None,
+             limit=None):
         """Your submissions, newest first; iterate for all of them (pages are fetched as needed)."""
         return ListIterator(self._client, "/submissions",
                             {"status": status, "name": name, "created_after": created_after,
-                             "created_before": created_before, "limit": limit}, self._build)
+                             "created_before": created_before, "experiment_id": experiment_id, "limit": limit},
+                            self._build)
 
     def cancel(self, submission_id, *, idempotency_key=None):
         """Cancel a queued or running submission; repeating it on a cancelled one is harmless."""

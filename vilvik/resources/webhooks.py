@@ -1,11 +1,11 @@
-"""`client.webhooks` (endpoints and their deliveries), `client.events` and `client.quick`.
+"""`client.webhooks` (endpoints and their deliveries) and `client.events`.
 
 To check a webhook your server received, use `vilvik.webhooks.verify` (the module),
 not this resource.
 """
 from __future__ import annotations
 
-from ..objects import Event, QuickProblem, WebhookDelivery, WebhookEndpoint
+from ..objects import Event, WebhookDelivery, WebhookEndpoint
 from ..pagination import ListIterator
 from .submissions import Resource, _id, new_idempotency_key
 
@@ -70,10 +70,3 @@ class EventsResource(Resource):
         """Your account's events, newest first; `undelivered=True` for those no endpoint has taken yet."""
         return ListIterator(self._client, "/events", {"type": type, "undelivered": undelivered, "limit": limit},
                             lambda body: Event.from_dict(body, self._client))
-
-
-class QuickResource(Resource):
-    def problems(self):
-        """The quick builder's catalogue: each problem's name, parameters and defaults."""
-        return list(ListIterator(self._client, "/quick/problems", {},
-                                 lambda body: QuickProblem.from_dict(body, self._client)))

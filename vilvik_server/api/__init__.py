@@ -8,10 +8,9 @@ from flask import send_from_directory
 from flask_smorest import Api
 
 from .. import __version__
+from ..domain.urls import PREFIX
 from . import openapi
 from .schemas import COMPONENTS, ErrorResponseSchema
-
-PREFIX = "/api/v1"
 
 
 class _Api(Api):
@@ -44,15 +43,16 @@ def init_app(app):
         API_SPEC_OPTIONS={
             "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
                                     "Authenticate with `Authorization: Bearer <key>`."},
-            "servers": [{"url": PREFIX, "description": "this server"}],
+            # Relative: the playground calls the host it was loaded from, whatever name that is.
+            "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    api = _Api(app, spec_kwargs={"flask_plugin": openapi.RelativePaths(PREFIX)})
-    from . import credits, events, keys, quick, results, service, submissions, webhooks
+    api = _Api(app)
+    from . import credits, events, experiments, keys, quick, results, service, submissions, webhooks
 
-    for module in (submissions, results, credits, keys, webhooks, events, quick, service):
+    for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, service):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(PREFIX):

@@ -3,9 +3,9 @@ from flask import current_app, g
 from flask.views import MethodView
 
 from ..auth import require_scope
-from ..ids import micros_to_credits, rfc3339
+from ..domain import represent
 from ..store import accounts as account_store
-from . import represent
+from . import responses
 from .openapi import Blueprint, operation
 from .schemas import LedgerEntrySchema, ListQuerySchema, list_schema
 
@@ -22,8 +22,4 @@ class Ledger(MethodView):
         """The append-only ledger of your credits, newest first."""
         conn = current_app.extensions["vilvik"].db.connection()
         page = account_store.ledger_page(conn, g.account_id, query["cursor"], query["limit"])
-        return represent.page(page, [{
-            "id": row["id"], "object": "ledger_entry", "created_at": rfc3339(row["created_at"]),
-            "kind": row["kind"], "amount": micros_to_credits(row["amount_micros"]),
-            "balance_after": micros_to_credits(row["balance_after_micros"]),
-            "submission_id": row["submission_id"], "note": row["note"]} for row in page.rows])
+        return responses.page(page, [represent.ledger_entry(row) for row in page.rows])

@@ -1,15 +1,13 @@
 """/events: an account's webhook events, so a receiver that was down can catch up."""
-import json
-
 from flask import current_app, g
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from ..auth import require_scope
-from ..ids import rfc3339
+from ..domain import represent_webhooks
 from ..store import events as event_store
 from ..webhooks import EVENT_TYPES
-from . import represent
+from . import responses
 from .openapi import Blueprint, operation, ref
 from .schemas import ListQuerySchema, ResponseSchema, list_schema
 
@@ -34,11 +32,6 @@ class EventSchema(ResponseSchema):
         "format": "date-time", "description": "the first 2xx from a receiver"})
 
 
-def event_body(row):
-    """An event: exactly the payload its webhooks carry, plus `object` and `delivered_at`."""
-    return {**json.loads(row["body"]), "object": "event", "delivered_at": rfc3339(row["delivered_at"])}
-
-
 @blp.route("/events")
 class Events(MethodView):
     @operation("list_events")
@@ -50,4 +43,4 @@ class Events(MethodView):
         conn = current_app.extensions["vilvik"].db.connection()
         page = event_store.list_page(conn, g.account_id, type=query["type"], undelivered=query["undelivered"],
                                      cursor=query["cursor"], limit=query["limit"])
-        return represent.page(page, [event_body(row) for row in page.rows])
+        return responses.page(page, [represent_webhooks.event(row) for row in page.rows])

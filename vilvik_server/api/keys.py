@@ -5,22 +5,13 @@ from flask.views import MethodView
 from .. import errors
 from ..auth import require_scope
 from ..idempotency import idempotent
-from ..ids import rfc3339
+from ..domain import represent
 from ..store import keys as key_store
-from . import represent
+from . import responses
 from .openapi import Blueprint, operation
 from .schemas import KEY_EXAMPLE, KeyCreateSchema, KeySchema, ListQuerySchema, list_schema
 
 blp = Blueprint("keys", __name__, description="Manage API keys.")
-
-
-def key_body(row, secret=None):
-    body = {"id": row["id"], "object": "api_key", "name": row["name"], "prefix": row["prefix"],
-            "scopes": row["scopes"].split(), "created_at": rfc3339(row["created_at"]),
-            "last_used_at": rfc3339(row["last_used_at"])}
-    if secret is not None:
-        body["secret"] = secret
-    return body
 
 
 @blp.route("/keys")
@@ -33,7 +24,7 @@ class Keys(MethodView):
         """List your active keys (their prefixes, never their secrets)."""
         conn = current_app.extensions["vilvik"].db.connection()
         page = key_store.list_page(conn, g.account_id, query["cursor"], query["limit"])
-        return represent.page(page, [key_body(row) for row in page.rows])
+        return responses.page(page, [represent.key(row) for row in page.rows])
 
     @operation("create_key", errors.InsufficientScope)
     @require_scope("keys:write")
@@ -51,7 +42,7 @@ class Keys(MethodView):
         db = current_app.extensions["vilvik"].db
         with db.transaction() as conn:
             key_id, secret = key_store.create(conn, g.account_id, scopes, name=data["name"])
-            return key_body(key_store.get(conn, key_id), secret), 201
+            return represent.key(key_store.get(conn, key_id), secret), 201
 
 
 @blp.route("/keys/<string:key_id>")

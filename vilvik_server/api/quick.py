@@ -3,7 +3,7 @@ from flask.views import MethodView
 
 from .. import quick
 from ..auth import authenticate
-from . import represent
+from . import responses
 from .openapi import Blueprint, operation
 from .schemas import QuickProblemListSchema
 
@@ -17,5 +17,5 @@ class QuickProblems(MethodView):
     def get(self):
         """The problems a quick submission can name, with their parameter schemas and defaults."""
         authenticate()
-        return represent.as_response({"object": "list", "data": quick.catalogue(), "has_more": False,
+        return responses.as_response({"object": "list", "data": quick.catalogue(), "has_more": False,
                                       "next_cursor": None, "next_url": None})

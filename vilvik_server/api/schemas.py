@@ -1,19 +1,26 @@
-"""Marshmallow schemas for every request body, query string and response of the API."""
+"""Marshmallow schemas for every request body, query string and response of the API, and the
+named schemas of the OpenAPI document (conventions: openapi.py).
+
+The bodies a request may send (also what the website's forms are checked against) are
+in domain/inputs.py; here they are documented for the OpenAPI document (the unions and
+named enums of their PyGAD fields) without changing what they accept.
+"""
 import copy
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
+from marshmallow import INCLUDE, Schema, fields, validate
 
-from ..auth import SCOPES
+from ..domain import inputs
+from ..domain.ga_params import (CROSSOVER_TYPES, GENE_TYPE_NAMES, MUTATION_TYPES, PARAM_DEFAULTS,
+                                PARENT_SELECTION_TYPES, GAParamsSchema)
+from ..domain.inputs import RunLimitsSchema
+from ..domain.scopes import SCOPES
+from ..domain.statuses import STATUSES
+from ..domain.stop_reason import REASONS as STOP_REASONS
 from ..store.pages import DEFAULT_LIMIT, MAX_LIMIT
-from ..webhooks import ALL, EVENT_TYPES, SUBMISSION_EVENTS, validate_url
-from .ga_params import (CROSSOVER_TYPES, GENE_TYPE_NAMES, MUTATION_TYPES, PARAM_DEFAULTS, PARENT_SELECTION_TYPES,
-                        GAParamsSchema)
+from ..webhooks import EVENT_TYPES
 from .openapi import NULL_SCHEMA, or_null, ref
 
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 LEDGER_KINDS = ("grant", "reserve", "release", "charge", "refund", "adjustment")
-ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
-
 _NUMBER, _INTEGER, _STRING, _BOOLEAN = {"type": "number"}, {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
 _NUMBERS = {"anyOf": [_NUMBER, {"type": "array", "items": _NUMBER}]}
 
@@ -21,6 +28,8 @@ _NUMBERS = {"anyOf": [_NUMBER, {"type": "array", "items": _NUMBER}]}
 COMPONENTS = {
     "SubmissionStatus": {"type": "string", "enum": list(STATUSES)},
     "SubmissionType": {"type": "string", "enum": ["custom", "quick"]},
+    "StopReason": {"type": "string", "enum": list(STOP_REASONS)},
+    "ExperimentStatus": {"type": "string", "enum": ["queued", "running", "finished", "cancelled"]},
     "LedgerEntryKind": {"type": "string", "enum": list(LEDGER_KINDS)},
     "DeliveryStatus": {"type": "string", "enum": ["pending", "sending", "succeeded", "failed"]},
     "Scope": {"type": "string", "enum": list(SCOPES)},
@@ -79,23 +88,24 @@ NULLABLE_PARAMS = frozenset(name for name, default in PARAM_DEFAULTS.items() if 
 NULLABLE_IN_REQUESTS = {"crossover_type", "mutation_type"}
 
 
-def _documented_params():
-    """GAParamsSchema's own fields (same rules), documented by PARAM_TYPES."""
+def _documented(base, schemas):
+    """`base` with the OpenAPI schemas given for some of its fields (same fields, same rules)."""
     documented = {}
-    for name, field in GAParamsSchema._declared_fields.items():
-        if name in PARAM_TYPES and not isinstance(field, fields.Integer):
-            field = copy.copy(field)
-            schema = PARAM_TYPES[name]
-            if name in NULLABLE_IN_REQUESTS:
-                schema = or_null(schema)
-            field.metadata = {**field.metadata, "openapi": schema}
-            documented[name] = field
-    return type("DocumentedGAParamsSchema", (GAParamsSchema,), documented)
+    for name, schema in schemas.items():
+        field = copy.copy(base._declared_fields[name])
+        field.metadata = {**field.metadata, "openapi": schema}
+        documented[name] = field
+    return type(base.__name__, (base,), {"__doc__": base.__doc__, **documented})
 
 
-def _param(name, **kwargs):
-    """A raw field for one PyGAD parameter of a request, documented by PARAM_TYPES."""
-    return fields.Raw(metadata={"openapi": PARAM_TYPES[name]}, **kwargs)
+SubmissionCreateSchema = _documented(inputs.SubmissionCreateSchema, {
+    name: or_null(schema) if name in NULLABLE_IN_REQUESTS else schema for name, schema in PARAM_TYPES.items()
+    if not isinstance(GAParamsSchema._declared_fields[name], fields.Integer)})
+ContinueSchema = _documented(inputs.ContinueSchema, {
+    name: PARAM_TYPES[name] for name in ("stop_criteria", "mutation_probability", "mutation_percent_genes",
+                                         "mutation_num_genes", "crossover_probability")})
+KeyCreateSchema = _documented(inputs.KeyCreateSchema, {"scopes": {"type": "array", "items": ref("Scope"),
+                                                                  "minItems": 1}})
 
 
 # The overview's first example: what the playground's "Try it out" sends as it stands.
@@ -106,68 +116,6 @@ SUBMISSION_EXAMPLE = {"name": "smoke test", "num_generations": 10, "sol_per_pop"
 CONTINUE_EXAMPLE = {"num_generations": 10}
 KEY_EXAMPLE = {"name": "ci", "scopes": ["submissions:read", "submissions:write", "results:read"]}
 
-
-class RunLimitsSchema(Schema):
-    """Per-run limits a request may lower (never raise) below the server's ceilings."""
-
-    cpu_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "CPU seconds"})
-    wall_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "wall-clock seconds"})
-    memory_mb = fields.Integer(validate=validate.Range(min=16), metadata={"description": "memory in MiB"})
-
-
-class SubmissionCreateSchema(_documented_params()):
-    """POST /submissions: PyGAD parameters by PyGAD's names, plus the job's own fields."""
-
-    type = fields.String(load_default="custom", validate=validate.OneOf(["custom", "quick"]), metadata={
-        "description": "custom: your own fitness function; quick: a problem from GET /quick/problems"})
-    problem = fields.String(load_default=None, metadata={"description": "type quick: the problem's name"})
-    problem_params = fields.Dict(load_default=None, metadata={"description": "type quick: the problem's data"})
-    name = fields.String(load_default="", validate=validate.Length(max=200))
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                           values=fields.String(validate=validate.Length(max=500)), load_default=dict,
-                           metadata={"description": "up to 16 string keys with string values"})
-    fitness_func = fields.String(required=True, metadata={
-        "description": "Python source defining the fitness function (at most 64 KiB)"})
-    fitness_func_entry = fields.String(load_default="fitness_func", validate=ENTRY_NAME, metadata={
-        "description": "the name of the function in fitness_func that PyGAD calls"})
-    limits = fields.Nested(RunLimitsSchema, load_default=dict, metadata={
-        "description": "lower this run's CPU, wall-clock or memory limit (defaults: the server's ceilings)"})
-    webhook_url = fields.String(load_default=None, allow_none=True, validate=validate_url, metadata={
-        "description": "a one-off webhook for this submission's events, besides your registered endpoints"})
-    webhook_events = fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
-                                 load_default=None, allow_none=True, validate=validate.Length(min=1), metadata={
-                                     "description": "which events webhook_url gets (default: all)"})
-
-    @validates("metadata")
-    def _at_most_16_keys(self, value, **_):
-        if len(value) > 16:
-            raise ValidationError("at most 16 keys")
-
-    @pre_load
-    def _build_quick_submission(self, data, **_):
-        """type quick: the builder writes the fitness source and PyGAD defaults; given PyGAD fields win."""
-        if not isinstance(data, dict) or data.get("type") != "quick":
-            return data
-        from .. import quick
-
-        written = {name: ["not allowed with type quick: the builder writes it"]
-                   for name in ("fitness_func", "fitness_func_entry") if name in data}
-        if written:
-            raise ValidationError(written)
-        problem = data.get("problem")
-        if problem not in quick.PROBLEMS:
-            raise ValidationError({"problem": [f"must be one of {', '.join(sorted(quick.PROBLEMS))} "
-                                               "(see GET /quick/problems)"]})
-        try:
-            ga_params, source, entry = quick.build(problem, data.get("problem_params") or {})
-        except ValidationError as exc:
-            raise ValidationError({"problem_params": exc.messages}) from None
-        return {**ga_params, **data, "fitness_func": source, "fitness_func_entry": entry}
-
-    @validates_schema
-    def _problem_only_for_quick(self, data, **_):
-        if data.get("type") == "custom" and (data.get("problem") or data.get("problem_params")):
-            raise ValidationError({"problem": ["only with type quick"]})
 
 
 class ListQuerySchema(Schema):
@@ -182,6 +130,8 @@ class SubmissionListQuerySchema(ListQuerySchema):
     created_before = fields.DateTime(load_default=None, allow_none=False, format="iso")
     name = fields.String(load_default=None, allow_none=False, validate=validate.Length(min=1, max=200),
                          metadata={"description": "name prefix"})
+    experiment_id = fields.String(load_default=None, allow_none=False, validate=validate.Length(max=40),
+                                  metadata={"description": "only the runs of this experiment"})
 
 
 class SubmissionGetQuerySchema(Schema):
@@ -223,7 +173,12 @@ class AcceptedSchema(ResponseSchema):
     status_url = _str(metadata={"format": "uri"})
     result_url = _str(metadata={"format": "uri"})
     created_at = _time()
-    credits_reserved = fields.Float(required=True, allow_none=True)
+    credits_reserved = fields.Float(required=True, allow_none=True, metadata={
+        "description": "the most this run can cost (its CPU-seconds limit times the price), held until it "
+                       "ends; it is charged only the CPU time it uses"})
+    credits_estimate = fields.Float(required=True, allow_none=True, metadata={
+        "description": "a continuation: about what it will cost, from its parent's CPU per generation; "
+                       "null when there is nothing to estimate from"})
     generated = fields.Nested(lambda: GeneratedSchema(), metadata={
         "description": "quick submissions: the parameters and fitness source the builder made, exactly what will run"})
 
@@ -287,12 +242,19 @@ class SubmissionSchema(ResponseSchema):
     fitness_func_entry = _str()
     fitness_func = fields.String(metadata={"description": "only with ?include=fitness_func"})
     parent_id = fields.String(required=True, allow_none=True)
+    experiment_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "the experiment this run belongs to"})
     problem = fields.String(required=True, allow_none=True)
     problem_params = fields.Dict(required=True, allow_none=True)
     progress = fields.Nested(ProgressSchema, required=True)
     usage = fields.Nested(UsageSchema, required=True)
     limits = fields.Nested(RunLimitsSchema, required=True, metadata={"description": "the run's limits"})
     credits_charged = fields.Float(required=True, allow_none=True)
+    stop_reason = _raw(ref("StopReason"), nullable=True, description=(
+        "why the run ended (terminal only): all generations ran, a stop criterion was reached, cancelled, a "
+        "limit, or an error"))
+    stop_criterion = fields.String(required=True, allow_none=True, metadata={
+        "description": "with stop_reason stop_criteria: the criterion that fired, e.g. saturate_15"})
     error = fields.Nested(RunErrorSchema, required=True, allow_none=True, metadata={"description": "failed runs only"})
     sandbox = fields.List(fields.String(), required=True, allow_none=True,
                           metadata={"description": "layers the run ran under"})
@@ -370,6 +332,9 @@ class HealthSchema(ResponseSchema):
     version = _str()
     queue = fields.Nested(QueueSchema, required=True)
     sandbox = fields.Nested(SandboxSchema, required=True)
+    executor = fields.Dict(required=True, metadata={
+        "description": "mode (local or celery), workers (celery: seen in the last 30 s), and for celery each "
+                       "worker node with its sandbox"})
 
 
 class CreditsSchema(ResponseSchema):
@@ -419,14 +384,6 @@ class AccountSchema(ResponseSchema):
     price = fields.Nested(PriceSchema, required=True)
 
 
-class KeyCreateSchema(Schema):
-    name = fields.String(load_default="", validate=validate.Length(max=100))
-    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES), metadata={"openapi": ref("Scope")}),
-                         load_default=None,
-                         validate=validate.Length(min=1),
-                         metadata={"description": "default: every scope the calling key has"})
-
-
 class KeySchema(ResponseSchema):
     id = _str()
     object = _str(metadata={"example": "api_key"})
@@ -447,27 +404,6 @@ class LedgerEntrySchema(ResponseSchema):
     balance_after = fields.Float(required=True, metadata={"description": "the available balance after this entry"})
     submission_id = fields.String(required=True, allow_none=True)
     note = _str()
-
-
-class ContinueSchema(Schema):
-    """POST /submissions/{id}/continue: how many more generations, and a few overrides."""
-
-    num_generations = fields.Integer(required=True, validate=validate.Range(min=1),
-                                     metadata={"description": "how many more generations to run"})
-    name = fields.String(validate=validate.Length(max=200))
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                           values=fields.String(validate=validate.Length(max=500)))
-    limits = fields.Nested(RunLimitsSchema)
-    stop_criteria = _param("stop_criteria", allow_none=True)
-    mutation_probability = _param("mutation_probability", allow_none=True)
-    mutation_percent_genes = _param("mutation_percent_genes")
-    mutation_num_genes = _param("mutation_num_genes", allow_none=True)
-    crossover_probability = _param("crossover_probability", allow_none=True)
-    keep_elitism = fields.Integer()
-    keep_parents = fields.Integer()
-    K_tournament = fields.Integer()
-    random_mutation_min_val = fields.Float()
-    random_mutation_max_val = fields.Float()
 
 
 class ErrorSchema(ResponseSchema):

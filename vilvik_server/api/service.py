@@ -2,7 +2,7 @@
 from flask import current_app, g
 from flask.views import MethodView
 
-from .. import __version__
+from .. import __version__, ratelimit, runs_jobs
 from ..auth import authenticate
 from ..ids import micros_to_credits, rfc3339
 from ..store import accounts as account_store
@@ -21,8 +21,8 @@ class Health(MethodView):
         """Is the server up; how long is the queue; which sandbox runs jobs (no auth)."""
         services = current_app.extensions["vilvik"]
         counts = submission_store.queue_counts(services.db.connection())
-        sandbox = services.executor.sandbox if services.settings["WORKERS"] > 0 else {"mode": "accept-only"}
-        return {"status": "ok", "version": __version__, "queue": counts,
+        sandbox = services.executor.sandbox if runs_jobs(services.settings) else {"mode": "accept-only"}
+        return {"status": "ok", "version": __version__, "queue": counts, "executor": services.executor.describe(),
                 "sandbox": {"mode": sandbox.get("mode"), "layers": sandbox.get("layers", {}),
                             "missing": sandbox.get("missing", [])}}
 
@@ -39,7 +39,7 @@ class Account(MethodView):
         conn = services.db.connection()
         account = account_store.get(conn, g.account_id)
         counts = submission_store.account_counts(conn, g.account_id)
-        window = services.limiter.current_limit if services.limiter else None
+        windows = ratelimit.current_windows()
         return {
             "id": account["id"],
             "object": "account",
@@ -51,11 +51,11 @@ class Account(MethodView):
                 "available": micros_to_credits(account["available_micros"]),
             },
             "limits": {
-                "rate_limit": {"limit": settings["RATE_LIMIT"],
-                               "remaining": window.remaining if window else None,
-                               "reset": int(window.reset_at) if window else None},
+                "rate_limit": _window(settings["RATE_LIMIT"], windows["key"]),
+                "account_rate_limit": _window(settings["ACCOUNT_RATE_LIMIT"], windows["account"]),
                 "max_active": {"limit": settings["MAX_ACTIVE"], "used": counts["running"]},
-                "max_queued": {"limit": settings["MAX_QUEUED"], "used": counts["queued"]},
+                "max_queued": {"limit": settings["MAX_QUEUED"],
+                               "used": submission_store.queued_entries(conn, g.account_id)},
                 "cpu_seconds_per_run": settings["MAX_CPU_SECONDS"],
                 "wall_seconds_per_run": settings["MAX_WALL_SECONDS"],
                 "memory_mb_per_run": settings["MAX_MEMORY_MB"],
@@ -68,3 +68,8 @@ class Account(MethodView):
             "price": {"credits_per_cpu_second": settings["CREDITS_PER_CPU_SECOND"],
                       "min_charge": settings["MIN_CHARGE"]},
         }
+
+
+def _window(rate, window):
+    return {"limit": rate, "remaining": window.remaining if window else None,
+            "reset": int(window.reset_at) if window else None}

@@ -5,12 +5,15 @@ import re
 from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 
-from .. import errors, lifecycle, submitting
+from .. import billing, errors, lifecycle, submitting
 from ..auth import require_scope
 from ..idempotency import idempotent
+from .. import progress_stream
+from ..domain import represent, urls
+from ..http import public_url
 from ..ids import micros_to_credits, parse_time, rfc3339
 from ..store import submissions as submission_store
-from . import progress_stream, represent
+from . import responses
 from .openapi import Blueprint, operation
 from .schemas import (CONTINUE_EXAMPLE, SUBMISSION_EXAMPLE, AcceptedSchema, ContinueSchema, SubmissionCreateSchema,
                       SubmissionGetQuerySchema, SubmissionListQuerySchema, SubmissionSchema, list_schema)
@@ -50,8 +53,9 @@ class Submissions(MethodView):
             conn, g.account_id, status=query["status"], name=query["name"],
             created_after=parse_time(query["created_after"].isoformat()) if query["created_after"] else None,
             created_before=parse_time(query["created_before"].isoformat()) if query["created_before"] else None,
-            cursor=query["cursor"], limit=query["limit"])
-        return represent.as_response(represent.page(page, [represent.submission(row) for row in page.rows]))
+            experiment_id=query["experiment_id"], cursor=query["cursor"], limit=query["limit"])
+        submissions = [represent.submission(row, public_url()) for row in page.rows]
+        return responses.as_response(responses.page(page, submissions))
 
 
 @blp.route("/submissions/<string:submission_id>")
@@ -66,7 +70,8 @@ class SubmissionById(MethodView):
         row = submission_store.get(conn, g.account_id, submission_id)
         if row is None:
             raise errors.NotFound(f"no submission {submission_id}")
-        return represent.as_response(represent.submission(row, include_fitness_func=query["include"] == "fitness_func"))
+        include_fitness_func = query["include"] == "fitness_func"
+        return responses.as_response(represent.submission(row, public_url(), include_fitness_func))
 
     @operation("delete_submission", errors.NotFound, errors.Conflict)
     @require_scope("submissions:write")
@@ -89,8 +94,8 @@ class SubmissionCancel(MethodView):
         """Cancel: a queued run never starts and costs nothing; a running one stops within a second."""
         row = lifecycle.cancel(current_app.extensions["vilvik"], g.account_id, submission_id)
         if row["status"] == "running":
-            return represent.submission(row), 202
-        return represent.submission(row)
+            return represent.submission(row, public_url()), 202
+        return represent.submission(row, public_url())
 
 
 @blp.route("/submissions/<string:submission_id>/continue")
@@ -121,20 +126,28 @@ class SubmissionEvents(MethodView):
 
 
 def _accepted(services, row, reserved, generated=None):
-    body = {"id": row["id"], "status": row["status"], "status_url": represent.status_url(row["id"]),
-            "result_url": represent.result_url(row["id"]), "created_at": rfc3339(row["created_at"]),
-            "credits_reserved": micros_to_credits(reserved)}
+    body = {"id": row["id"], "status": row["status"], "status_url": urls.status_url(public_url(), row["id"]),
+            "result_url": urls.result_url(public_url(), row["id"]), "created_at": rfc3339(row["created_at"]),
+            "credits_reserved": micros_to_credits(reserved), "credits_estimate": None}
+    if row["parent_id"]:
+        parent = submission_store.get(services.db.connection(), row["account_id"], row["parent_id"])
+        estimate = billing.estimate_micros(parent, json.loads(row["params"])["num_generations"],
+                                           services.settings, reserved)
+        body["credits_estimate"] = micros_to_credits(estimate)
     if generated is not None:
         body["generated"] = generated
     headers = {"Location": body["status_url"]}
     wait = _preferred_wait()
-    if wait is not None:
+    # A wait holds a serving thread: past the server's or the account's share, answer 202 at once.
+    ticket, _full = services.waits.take(row["account_id"]) if wait is not None else (None, None)
+    if ticket is not None:
         headers["Preference-Applied"] = f"wait={wait}"
-        services.executor.wait_terminal(row["id"], wait)
+        with ticket:
+            services.executor.wait_terminal(row["id"], wait)
         final = submission_store.get(services.db.connection(), row["account_id"], row["id"])
         if final is not None and final["status"] in submission_store.TERMINAL:
             # A Response passes flask-smorest's 202 schema untouched.
-            response = jsonify(represent.submission(final))
+            response = jsonify(represent.submission(final, public_url()))
             response.headers.update(headers)
             return response
         if final is not None:
@@ -144,4 +157,7 @@ def _accepted(services, row, reserved, generated=None):
 
 def _preferred_wait():
     match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
-    return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else None
+    if match is None:
+        return None
+    digits = match.group(1).lstrip("0") or "0"
+    return MAX_WAIT_SECONDS if len(digits) > 3 else min(int(digits), MAX_WAIT_SECONDS)

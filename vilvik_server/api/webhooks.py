@@ -1,39 +1,24 @@
 """/webhooks: register endpoints, rotate their secrets, test them, and see and repeat their deliveries.
 
-The schemas of these bodies live here rather than in schemas.py, beside the only views that use them.
+The schemas of these bodies live here rather than in schemas.py, beside the only views that use them
+(what a create request may send is in domain/inputs.py: the website's form loads it too).
 """
-import json
-
 from flask import current_app, g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from .. import errors
 from ..auth import require_scope
+from ..domain import represent_webhooks
+from ..domain.inputs import EndpointCreateSchema, event_filter
 from ..idempotency import idempotent
-from ..ids import now, rfc3339
 from ..store import webhooks as webhook_store
-from ..webhooks import ALL, SUBMISSION_EVENTS, endpoints, signing, validate_url
-from . import represent
+from ..webhooks import endpoints, signing, validate_url
+from . import responses
 from .openapi import Blueprint, operation, ref
 from .schemas import ListQuerySchema, ResponseSchema, list_schema
 
 blp = Blueprint("webhooks", __name__, description="Webhook endpoints and their deliveries.")
-
-
-def event_filter(**kwargs):
-    """An events filter field: event types, or ["*"] for all."""
-    return fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
-                       validate=validate.Length(min=1, max=10), metadata={
-                           "description": f"event types to send ({', '.join(SUBMISSION_EVENTS)}), or [\"*\"]"
-                                          " for all"}, **kwargs)
-
-
-class EndpointCreateSchema(Schema):
-    url = fields.String(required=True, validate=validate_url, metadata={"description": "an http(s) URL"})
-    events = event_filter(load_default=lambda: [ALL])
-    description = fields.String(load_default="", validate=validate.Length(max=500))
-    enabled = fields.Boolean(load_default=True)
 
 
 class EndpointUpdateSchema(Schema):
@@ -105,41 +90,6 @@ ENDPOINT_EXAMPLE = {"url": "https://example.com/hooks/vilvik", "events": ["resul
                     "description": "my receiver"}
 
 
-def endpoint_body(row, secret=None):
-    """An endpoint as the API shows it; `secret` only where it was just made."""
-    rotating = row["previous_secret_expires_at"]
-    body = {"id": row["id"], "object": "webhook_endpoint", "url": row["url"], "events": json.loads(row["events"]),
-            "description": row["description"], "enabled": bool(row["enabled"]),
-            "disabled_reason": row["disabled_reason"], "failure_count": row["failure_count"],
-            "last_success_at": rfc3339(row["last_success_at"]), "last_failure_at": rfc3339(row["last_failure_at"]),
-            "previous_secret_expires_at": rfc3339(rotating) if rotating and rotating > now() else None,
-            "created_at": rfc3339(row["created_at"]), "updated_at": rfc3339(row["updated_at"])}
-    if secret is not None:
-        body["secret"] = secret
-    return body
-
-
-def delivery_body(row, attempts):
-    """A delivery with each of its attempts; the top-level status_code, latency, error are the last attempt's."""
-    last = attempts[-1] if attempts else None
-    return {
-        "id": row["id"], "object": "webhook_delivery", "webhook_id": row["endpoint_id"],
-        "event_id": row["event_id"], "event_type": row["event_type"], "status": row["status"],
-        "attempt": len(attempts),
-        "status_code": last["status_code"] if last else None,
-        "latency_ms": last["latency_ms"] if last else None,
-        "error": row["error"] or (last["error"] if last else None),
-        "response_excerpt": last["response_excerpt"] if last else None,
-        "next_retry_at": rfc3339(row["next_attempt_at"]) if row["status"] == "pending" else None,
-        "redelivery_of": row["redelivery_of"],
-        "created_at": rfc3339(row["created_at"]), "finished_at": rfc3339(row["finished_at"]),
-        "attempts": [{"number": a["number"], "created_at": rfc3339(a["created_at"]), "url": a["url"],
-                      "status_code": a["status_code"], "latency_ms": a["latency_ms"], "error": a["error"],
-                      "response_excerpt": a["response_excerpt"], "next_retry_at": rfc3339(a["next_retry_at"])}
-                     for a in attempts],
-    }
-
-
 def _services():
     return current_app.extensions["vilvik"]
 
@@ -149,7 +99,7 @@ def _endpoint(conn, webhook_id):
 
 
 def _queued(delivery_row, event_type):
-    return delivery_body(dict(delivery_row, event_type=event_type), []), 202
+    return represent_webhooks.delivery(dict(delivery_row, event_type=event_type), []), 202
 
 
 @blp.route("/webhooks")
@@ -161,7 +111,7 @@ class Webhooks(MethodView):
     def get(self, query):
         """List your webhook endpoints, newest first."""
         page = webhook_store.list_endpoints(_services().db.connection(), g.account_id, query["cursor"], query["limit"])
-        return represent.page(page, [endpoint_body(row) for row in page.rows])
+        return responses.page(page, [represent_webhooks.endpoint(row) for row in page.rows])
 
     @operation("create_webhook", errors.QuotaExceeded)
     @require_scope("webhooks:write")
@@ -171,7 +121,7 @@ class Webhooks(MethodView):
     def post(self, data):
         """Register an endpoint; its signing secret is in this response (and after each rotate-secret)."""
         row, secret = endpoints.create(_services(), g.account_id, data)
-        return endpoint_body(row, secret), 201
+        return represent_webhooks.endpoint(row, secret), 201
 
 
 @blp.route("/webhooks/<string:webhook_id>")
@@ -181,7 +131,7 @@ class WebhookById(MethodView):
     @blp.response(200, EndpointSchema)
     def get(self, webhook_id):
         """Fetch one endpoint: its filter, whether it is enabled, and how its deliveries fare."""
-        return endpoint_body(_endpoint(_services().db.connection(), webhook_id))
+        return represent_webhooks.endpoint(_endpoint(_services().db.connection(), webhook_id))
 
     @operation("update_webhook", errors.NotFound)
     @require_scope("webhooks:write")
@@ -191,7 +141,7 @@ class WebhookById(MethodView):
         """Change the url, events filter, description or enabled flag; disabling fails what is pending."""
         with _services().db.transaction() as conn:
             _endpoint(conn, webhook_id)
-            return endpoint_body(webhook_store.update_endpoint(conn, g.account_id, webhook_id, data))
+            return represent_webhooks.endpoint(webhook_store.update_endpoint(conn, g.account_id, webhook_id, data))
 
     @operation("delete_webhook", errors.NotFound)
     @require_scope("webhooks:write")
@@ -213,7 +163,7 @@ class WebhookRotateSecret(MethodView):
     def post(self, webhook_id):
         """Make a new signing secret; for 24 hours deliveries carry signatures by the old and the new one."""
         row, secret = endpoints.rotate_secret(_services(), g.account_id, webhook_id)
-        return endpoint_body(row, secret)
+        return represent_webhooks.endpoint(row, secret)
 
 
 @blp.route("/webhooks/<string:webhook_id>/test")
@@ -239,7 +189,7 @@ class WebhookDeliveries(MethodView):
         _endpoint(conn, webhook_id)
         page = webhook_store.list_deliveries(conn, g.account_id, webhook_id, query["cursor"], query["limit"])
         attempts = webhook_store.attempts_of(conn, [row["id"] for row in page.rows])
-        return represent.page(page, [delivery_body(row, attempts[row["id"]]) for row in page.rows])
+        return responses.page(page, [represent_webhooks.delivery(row, attempts[row["id"]]) for row in page.rows])
 
 
 @blp.route("/webhooks/<string:webhook_id>/deliveries/<string:delivery_id>/redeliver")

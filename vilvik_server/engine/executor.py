@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from vilvik_sandbox.privileges import UID_BASE
 
 from .. import billing, claim_loop
+from ..domain import stop_reason
+from ..experiments import tracking as experiment_tracking
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
@@ -171,15 +173,21 @@ class Executor:
             return self._free_slots.pop(0)
 
     def _run_claimed(self, row, slot):
+        reaped = True
         try:
-            self._run(row, slot)
-        except Exception:  # noqa: B902
+            reaped = self._run(row, slot)
+        except Exception:  # noqa: B902 - raised before the job started or after it ended
             log.exception("submission %s: the executor failed", row["id"])
             self._store(row, job.Outcome("failed", {"code": "internal_error", "message": "internal error"}))
         finally:
-            with self._slots_lock:
-                self._free_slots.append(slot)
-            self._seats.release()
+            if reaped:
+                with self._slots_lock:
+                    self._free_slots.append(slot)
+                self._seats.release()
+            else:
+                # Something of the job may live on under the slot's uid: the slot is never used again.
+                log.error("submission %s: its end was never confirmed; slot %d (and its seat) stay out of use",
+                          row["id"], slot)
             self.db.close()
 
     def _run_next(self, slot):
@@ -203,13 +211,14 @@ class Executor:
             if spec["resume"] is None:
                 self._store(row, job.Outcome("failed", {
                     "code": "internal_error", "message": "the parent's saved state is gone"}))
-                return
+                return True
         outcome = job.execute(
             self.zygote, submission_id, spec,
             {"cpu_seconds": limits["cpu_seconds"], "memory_bytes": limits["memory_mb"] << 20},
             slot=slot, wall_seconds=limits["wall_seconds"], max_output_bytes=self.settings["MAX_RESULT_BYTES"],
             on_progress=self._progress_writer(submission_id), stop=stop)
         self._store(row, outcome)
+        return outcome.reaped
 
     def _resume_point(self, parent_id):
         """Where a continuation starts: its parent's final population and random generators."""
@@ -242,12 +251,11 @@ class Executor:
         submission_id = row["id"]
         with self.db.transaction() as conn:
             if outcome.status == "requeue":
-                submission_store.requeue(conn, submission_id)
+                submission_store.requeue(conn, submission_id, attempt=row["attempts"])
                 log.info("submission %s: re-queued (server stopping)", submission_id)
                 return
             if outcome.sandbox is not None:
-                submission_store.record_sandbox(conn, submission_id, outcome.sandbox,
-                                                self.zygote.ready["versions"] if self.zygote.ready else None)
+                submission_store.record_sandbox(conn, submission_id, outcome.sandbox, self._versions(submission_id))
             generations = best = None
             if outcome.result:
                 generations = outcome.result["generations_completed"]
@@ -255,21 +263,34 @@ class Executor:
             elif outcome.progress:
                 generations, best = outcome.progress
             if not submission_store.finish(conn, submission_id, outcome.status, usage=outcome.usage,
-                                           error=outcome.error, logs=outcome.logs,
+                                           error=outcome.error, logs=outcome.logs, attempt=row["attempts"],
                                            generations_completed=generations, best_fitness=best):
                 return  # someone else ended it first (a cancel): that ending stands
+            submission_store.set_stop_reason(conn, submission_id, *stop_reason.of_outcome(
+                outcome.status, outcome.error, outcome.result, json.loads(row["params"]), outcome.usage,
+                json.loads(row["limits"])))
             charged = billing.settle(conn, row, cpu_seconds=outcome.usage.get("cpu_seconds", 0.0),
                                      error_code=outcome.error and outcome.error["code"], settings=self.settings)
             if outcome.result is not None:
                 body = dict(outcome.result, usage=outcome.usage, credits_charged_micros=charged)
                 resume_state = body.pop("random_state", None)
                 body.pop("stopped", None)
+                body.pop("stop_criterion", None)  # the submission's stop_criterion names it
                 if row["problem"]:
                     body["interpretation"] = _interpretation(row, body)
                 result_store.insert(conn, row["account_id"], submission_id, body, resume_state)
             webhook_events.record_submission_event(conn, self.settings, submission_id)
+            experiment_tracking.run_ended(conn, self.settings, submission_id)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)
+
+    def _versions(self, submission_id):
+        """The versions of the sandbox that ran the submission (its Python, numpy, PyGAD)."""
+        return self.zygote.ready["versions"] if self.zygote.ready else None
+
+    def describe(self):
+        """How this server runs jobs, for /health."""
+        return {"mode": "local", "workers": self.workers}
 
     def _log_sandbox(self, sandbox):
         reasons = sandbox.get("reasons", {})

@@ -19,7 +19,8 @@ from .zygote import ZygoteUnavailable
 
 log = logging.getLogger("vilvik.job")
 
-EXIT_REPORT_TIMEOUT = 10  # seconds to hear the zygote reap a job whose output has closed
+EXIT_GRACE = 0.2  # seconds past its deadline a job that closed its output has to exit
+REAP_TIMEOUT = 30  # seconds to hear the zygote reap a job it was told to kill
 SPEC_SEND_TIMEOUT = 30  # seconds for a job to read its spec (it does so before anything else)
 CANCEL_GRACE = 0.7  # seconds a cancelled run has to stop at a generation boundary before it is killed
 
@@ -33,6 +34,7 @@ class Outcome:
     sandbox: list | None = None
     logs: str = ""
     progress: tuple | None = None  # (generations_completed, best_fitness) last seen
+    reaped: bool = True  # False: the job's end was never confirmed, so its slot stays out of use
 
 
 @dataclass
@@ -49,9 +51,15 @@ class _Killed(Exception):
 
 def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_bytes, on_progress=None,
             stop=None, stop_poll=0.2):
-    """Run one job in the sandbox and return its outcome (never raises for the job's faults)."""
+    """Run one job in the sandbox and return its outcome (never raises for the job's faults).
+
+    Whatever happens while the job's output is read or judged, the job is killed and its
+    exit report heard before this returns: `Outcome.reaped` is False only when the zygote,
+    still alive, never reported the job's end (then its slot must not be used again).
+    """
     stop = stop or Stop()
     started = time.monotonic()
+    deadline = started + wall_seconds
     # A socket pair, not a pipe: the job writes its report, and we can ask it to stop.
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -59,6 +67,12 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
             zygote.spawn(job_id, limits, slot, theirs.fileno())
         finally:
             theirs.close()
+    except ZygoteUnavailable as exc:
+        ours.close()
+        return Outcome("failed", {"code": "internal_error", "message": f"the sandbox is unavailable: {exc}"})
+    reading = _Reading(spec["params"], on_progress)
+    kill_error = None
+    try:
         try:
             ours.settimeout(SPEC_SEND_TIMEOUT)
             channel.send_spec(ours, spec)
@@ -66,22 +80,18 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
             pass  # the job died before reading it: its exit report says how
         finally:
             ours.setblocking(True)
-        reading = _Reading(spec["params"], on_progress)
-        kill_error = None
-        try:
-            _read_until_closed(ours, reading, started + wall_seconds, max_output_bytes, stop, stop_poll,
-                               wall_seconds)
-        except _Killed as killed:
-            kill_error = killed.error
-            zygote.kill(job_id)
-        exit_report = zygote.wait_exit(job_id, EXIT_REPORT_TIMEOUT)
-        if exit_report is None:
-            zygote.kill(job_id)
-            exit_report = zygote.wait_exit(job_id, EXIT_REPORT_TIMEOUT) or {"op": "lost"}
-    except ZygoteUnavailable as exc:
-        return Outcome("failed", {"code": "internal_error", "message": f"the sandbox is unavailable: {exc}"})
+        max_line = report.max_line_bytes(spec["params"], max_output_bytes)
+        _read_until_closed(ours, reading, deadline, max_line, max_output_bytes, stop, stop_poll, wall_seconds)
+    except _Killed as killed:
+        kill_error = killed.error
+    except Exception:  # noqa: B902 - our own fault; the job still ends before its slot is freed
+        log.exception("job %s: reading its output failed", job_id)
+        kill_error = {"code": "internal_error", "message": "the server failed while reading this run's output"}
     finally:
         ours.close()
+    exit_report, timed_out = _end(zygote, job_id, deadline, kill_now=kill_error is not None)
+    if timed_out and kill_error is None:
+        kill_error = _timeout_error(wall_seconds)
     usage = {"wall_seconds": round(time.monotonic() - started, 3)}
     if exit_report.get("op") == "exited":
         usage["cpu_seconds"] = round(float(exit_report["cpu_seconds"]), 3)
@@ -90,53 +100,103 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     outcome.usage = usage
     outcome.sandbox = reading.layers
     outcome.progress = reading.progress
+    outcome.reaped = exit_report.get("op") == "exited" or not zygote.alive
     return outcome
 
 
+def _end(zygote, job_id, deadline, kill_now):
+    """The job's exit report: awaited until its wall-clock deadline, then it is killed.
+
+    Returns (exit report, whether the deadline killed it). A job that closed its output
+    and runs on is still killed at its deadline. After a kill the report is awaited for
+    up to REAP_TIMEOUT; {"op": "lost"} if the zygote never gave it.
+    """
+    timed_out = False
+    if not kill_now:
+        exit_report = zygote.wait_exit(job_id, max(0.0, deadline - time.monotonic()) + EXIT_GRACE)
+        if exit_report is not None:
+            return exit_report, False
+        timed_out = True
+    give_up = time.monotonic() + REAP_TIMEOUT
+    while True:
+        zygote.kill(job_id)  # again each second: a kill the zygote lost is sent once more
+        exit_report = zygote.wait_exit(job_id, 1.0)
+        if exit_report is not None:
+            return exit_report, timed_out
+        if not zygote.alive or time.monotonic() > give_up:
+            log.error("job %s: no exit report from the zygote after a kill", job_id)
+            return {"op": "lost"}, timed_out
+
+
+def _timeout_error(wall_seconds):
+    return {"code": "timeout", "message": f"the run exceeded its wall-clock limit of {wall_seconds:g} seconds"}
+
+
 class _Reading:
-    """What the job has said so far."""
+    """What the job has said so far. A line it may not send ends the run (raises _Killed)."""
 
     def __init__(self, params, on_progress):
         self.params = params
         self.on_progress = on_progress
         self.layers = None
         self.final = None  # ("result", body, logs) | ("error", error, logs)
-        self.malformed = None
         self.progress = None
-        self.jail_failed = None
 
     def take(self, line):
-        if self.malformed or self.final:
+        if self.layers is None:
+            self._hello(line)
             return
+        if self.final:
+            raise _Killed(_invalid_report("a line after the final report"))
         try:
             message = report.parse_line(line)
-            if self.layers is None:
-                if message["type"] == "jail_failed":  # trusted: written by the jail before user code
-                    self.jail_failed = str(message.get("error"))[:500]
-                    raise report.MalformedReport("the jail could not confine the run")
-                self.layers = report.check_hello(message)
-            elif message["type"] == "progress":
+            if message["type"] == "progress":
                 generations, best, mean = report.check_progress(message, self.params)
-                self.progress = (generations, best)
-                if self.on_progress:
-                    self.on_progress(generations, best, mean)
             elif message["type"] == "result":
                 body, logs = report.check_result(message, self.params)
                 self.final = ("result", body, logs)
+                return
             elif message["type"] == "error":
                 error, logs = report.check_error(message)
                 self.final = ("error", error, logs)
+                return
             else:
-                raise report.MalformedReport(f"unknown report type {message['type'][:40]!r}")
+                raise report.MalformedReport(f"unknown report type {report.clean_text(message['type'][:40])!r}")
         except report.MalformedReport as exc:
-            self.malformed = str(exc)
+            raise _Killed(_invalid_report(str(exc))) from None
+        except Exception as exc:  # noqa: B902 - any failure to judge the job's output is the job's
+            raise _Killed(_invalid_report(f"the server could not read it ({type(exc).__name__})")) from None
+        self.progress = (generations, best)
+        if self.on_progress:
+            try:
+                self.on_progress(generations, best, mean)
+            except Exception:  # noqa: B902 - progress is advisory; the outcome is stored at the end
+                log.warning("could not record a run's progress", exc_info=True)
+
+    def _hello(self, line):
+        """The first line, written by the jail before any user code: trusted, but checked."""
+        try:
+            message = report.parse_line(line)
+            if message["type"] == "jail_failed":
+                log.error("the jail could not confine a run: %s", report.clean_text(str(message.get("error")))[:500])
+            else:
+                self.layers = report.check_hello(message)
+                return
+        except Exception:  # noqa: B902
+            log.exception("a run's first line is not the jail's hello")
+        raise _Killed({"code": "internal_error", "message": "the sandbox could not start this run"})
 
 
-def _read_until_closed(sock, reading, deadline, max_bytes, stop, stop_poll, wall_seconds):
+def _invalid_report(reason):
+    return {"code": "invalid_report", "message": f"the run's report was refused: {reason}"}
+
+
+def _read_until_closed(sock, reading, deadline, max_line, max_bytes, stop, stop_poll, wall_seconds):
+    """Read the job's lines until it closes its end. Costs O(bytes): each chunk is searched once."""
     fd = sock.fileno()
     selector = selectors.DefaultSelector()
     selector.register(fd, selectors.EVENT_READ)
-    buffer, total = b"", 0
+    line, total = bytearray(), 0
     cancel_deadline = None
     try:
         while True:
@@ -151,8 +211,7 @@ def _read_until_closed(sock, reading, deadline, max_bytes, stop, stop_poll, wall
                 raise _Killed({"code": stop.reason, "message": "stopped by the server"})
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise _Killed({"code": "timeout", "message": f"the run exceeded its wall-clock limit of "
-                                                            f"{wall_seconds:g} seconds"})
+                raise _Killed(_timeout_error(wall_seconds))
             if not selector.select(min(remaining, stop_poll, CANCEL_GRACE / 4 if cancel_deadline else stop_poll)):
                 continue
             try:
@@ -160,19 +219,28 @@ def _read_until_closed(sock, reading, deadline, max_bytes, stop, stop_poll, wall
             except ConnectionResetError:  # the job closed its end with our stop request unread
                 chunk = b""
             if not chunk:
-                if buffer.strip():
-                    reading.take(buffer)
+                if line.strip():
+                    reading.take(line)
                 return
             total += len(chunk)
             if total > max_bytes:
-                raise _Killed({"code": "sandbox_violation",
-                               "message": f"the run wrote more than {max_bytes} bytes of output"})
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
+                raise _Killed(_invalid_report(f"the run wrote more than {max_bytes} bytes of output"))
+            start = 0
+            while (newline := chunk.find(b"\n", start)) >= 0:
+                line += chunk[start:newline]
+                _check_line_length(line, max_line)
                 reading.take(line)
+                line.clear()
+                start = newline + 1
+            line += chunk[start:]
+            _check_line_length(line, max_line)
     finally:
         selector.close()
+
+
+def _check_line_length(line, max_line):
+    if len(line) > max_line:
+        raise _Killed(_invalid_report(f"a line longer than {max_line} bytes"))
 
 
 def _decide(reading, exit_report, kill_error, stop, limits):
@@ -186,15 +254,10 @@ def _decide(reading, exit_report, kill_error, stop, limits):
     if exit_report.get("op") != "exited":
         return Outcome("failed", {"code": "internal_error", "message": "the sandbox lost this run"})
     if reading.layers is None:
-        if reading.jail_failed:
-            log.error("the jail could not confine a run: %s", reading.jail_failed)
         return Outcome("failed", {"code": "internal_error", "message": "the sandbox could not start this run"})
     payload_signal = _payload_signal(exit_report)
     if payload_signal is not None:
         return Outcome("failed", _signal_error(payload_signal, exit_report, limits))
-    if reading.malformed:
-        return Outcome("failed", {"code": "sandbox_violation", "message": f"the run's report was malformed: "
-                                                                        f"{reading.malformed}"})
     if reading.final is None:
         code = exit_report.get("exit_code")
         return Outcome("failed", {"code": "fitness_error",

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from .. import billing
+from ..experiments import tracking as experiment_tracking
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
 
@@ -89,9 +90,11 @@ def recover(db, settings, *, dead_owner_like=None):
             billing.settle(conn, submission_store.get_any(conn, submission_id), cpu_seconds=None,
                            error_code="worker_lost", settings=settings)
             webhook_events.record_submission_event(conn, settings, submission_id)
+            experiment_tracking.run_ended(conn, settings, submission_id)
         for submission_id in cancelled:
             billing.settle(conn, submission_store.get_any(conn, submission_id), cpu_seconds=None, settings=settings)
             webhook_events.record_submission_event(conn, settings, submission_id)
+            experiment_tracking.run_ended(conn, settings, submission_id)
     for submission_id in requeued:
         log.warning("re-queued submission %s: the process running it is gone", submission_id)
     for submission_id in failed:

@@ -2,16 +2,32 @@
 
 Each line must be one JSON object of a known type and shape: finite numbers (or
 the strings "Infinity", "-Infinity", "NaN" where fitness may be non-finite),
-lists no longer than the run's own parameters allow, bounded strings. Anything
-else makes the report malformed, and the run fails with `sandbox_violation`.
+integers no larger than 2**53, a fitness that is one number or a flat list of at
+most MAX_OBJECTIVES numbers, lists no longer than the run's own parameters allow,
+bounded strings made valid UTF-8. Anything else makes the report malformed, and
+the run fails with `invalid_report` (charged: the job wrote it).
 """
 import json
 import math
-import numbers
 
 SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
 MAX_TEXT = 64 * 1024
+MAX_OBJECTIVES = 64  # values of one multi-objective fitness
+MAX_SAFE_INT = 2 ** 53  # beyond it an integer is not exactly a float (nor a JSON number every client reads)
 USER_ERROR_CODES = ("fitness_error", "invalid_fitness", "memory_limit")
+LINE_BASE_BYTES = 1 << 20  # logs (64 Ki characters, escaped), a traceback, the generators' state, field names
+BYTES_PER_NUMBER = 32  # "-1.2345678901234567e-308," with room to spare
+
+
+def max_line_bytes(params, max_output_bytes):
+    """The longest line a valid report of this run can have (a result line is the longest).
+
+    Fixed before the run starts, from its own parameters; a longer line is refused unread.
+    """
+    genes, pop = params["num_genes"], params["sol_per_pop"]
+    history = params["num_generations"] + 1
+    numbers_at_most = genes * (pop + 1) + MAX_OBJECTIVES * (2 * pop + history + 1) + history
+    return min(max_output_bytes, LINE_BASE_BYTES + BYTES_PER_NUMBER * numbers_at_most)
 
 
 class MalformedReport(Exception):
@@ -21,7 +37,7 @@ class MalformedReport(Exception):
 def parse_line(line):
     """One JSON object from one line; never anything but plain JSON types."""
     try:
-        message = json.loads(line, parse_constant=_refuse_constant)
+        message = json.loads(line, parse_constant=_refuse_constant, parse_int=_bounded_int)
     except (ValueError, RecursionError) as exc:
         raise MalformedReport(f"not a JSON line: {str(exc)[:200]}") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -33,10 +49,17 @@ def _refuse_constant(name):
     raise ValueError(f"bare {name} is not JSON")
 
 
+def _bounded_int(text):
+    # Refused before it is converted: a long digit string costs quadratic time to parse.
+    if len(text) > 17 or abs(int(text)) > MAX_SAFE_INT:
+        raise ValueError(f"an integer beyond 2**53 ({text[:20]}...)")
+    return int(text)
+
+
 def check_hello(message):
     if message.get("type") != "hello" or not _is_list_of(message.get("layers"), str, 32):
         raise MalformedReport("the job did not start through the jail")
-    return message["layers"]
+    return [clean_text(layer)[:64] for layer in message["layers"]]
 
 
 def check_progress(message, params):
@@ -72,21 +95,29 @@ def check_result(message, params):
         "best_fitness_per_generation": _list(message.get("best_fitness_per_generation"),
                                              "best_fitness_per_generation", generations + 1,
                                              lambda v: _fitness(v, "best_fitness_per_generation")),
-        "last_generation_fitness": _list(message.get("last_generation_fitness"), "last_generation_fitness", pop,
-                                         lambda v: _fitness(v, "last_generation_fitness")),
-        "population": _list(message.get("population"), "population", pop,
-                            lambda row: _numbers(row, "population", genes, exact=True)),
+        "last_generation_fitness": _exactly(_list(message.get("last_generation_fitness"),
+                                                  "last_generation_fitness", pop,
+                                                  lambda v: _fitness(v, "last_generation_fitness")),
+                                            "last_generation_fitness", pop),
+        # Exactly sol_per_pop rows: a continuation resumes from them.
+        "population": _exactly(_list(message.get("population"), "population", pop,
+                                     lambda row: _numbers(row, "population", genes, exact=True)),
+                               "population", pop),
     }
     if "pareto_front" in message:
         result["pareto_front"] = _list(message["pareto_front"], "pareto_front", pop,
-                                       lambda row: _list(row, "pareto_front", 64,
-                                                         lambda v: _fitness(v, "pareto_front")))
+                                       lambda row: _list(row, "pareto_front", MAX_OBJECTIVES,
+                                                         lambda v: _fitness_value(v, "pareto_front")))
     result["mean_fitness_per_generation"] = _list(
         message.get("mean_fitness_per_generation", []), "mean_fitness_per_generation", generations + 1,
         lambda v: _fitness(v, "mean_fitness_per_generation", allow_none=True))
     result["random_state"] = _random_state(message.get("random_state"))
     result["stopped"] = message.get("stopped") is True
-    extra = set(message) - set(result) - {"type", "logs"}
+    if message.get("stop_criterion") is not None:  # an index into the run's own stop_criteria
+        criteria = params.get("stop_criteria") or []
+        result["stop_criterion"] = _int_in(message["stop_criterion"], "stop_criterion", 0,
+                                           (1 if isinstance(criteria, str) else len(criteria)) - 1)
+    extra = set(message) - set(result) - {"type", "logs", "stop_criterion"}
     if extra:
         raise MalformedReport(f"result: unexpected fields {sorted(extra)[:5]}")
     return result, _text(message.get("logs", ""), "logs", MAX_TEXT)
@@ -114,6 +145,12 @@ def _words(values, count):
             and all(_is_int(v) and 0 <= v < 2 ** 32 for v in values))
 
 
+def _exactly(values, name, length):
+    if len(values) != length:
+        raise MalformedReport(f"result: {name} must hold {length} items")
+    return values
+
+
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -129,19 +166,29 @@ def _int_in(value, name, low, high):
 
 
 def _number(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise MalformedReport(f"result: {name} holds something that is not a finite number")
-    return value
+    if type(value) is float:  # what json gives: no subclass, no bool
+        if math.isfinite(value):
+            return value
+    elif type(value) is int and -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+        return value
+    raise MalformedReport(f"result: {name} holds something that is not a finite number")
+
+
+def _fitness_value(value, name):
+    if isinstance(value, str) and value in SPECIAL_FLOATS:
+        return value
+    return _number(value, name)
 
 
 def _fitness(value, name, allow_none=False):
+    """One number, or a flat list of 1..MAX_OBJECTIVES numbers (multi-objective); never deeper."""
     if value is None and allow_none:
         return None
-    if value in SPECIAL_FLOATS:
-        return value
     if isinstance(value, list):
-        return _list(value, name, 64, lambda v: _fitness(v, name))
-    return _number(value, name)
+        if not value:
+            raise MalformedReport(f"result: {name} holds an empty fitness")
+        return _list(value, name, MAX_OBJECTIVES, lambda v: _fitness_value(v, name))
+    return _fitness_value(value, name)
 
 
 def _numbers(value, name, length, exact=False):
@@ -160,4 +207,9 @@ def _list(value, name, limit, check):
 def _text(value, name, limit):
     if not isinstance(value, str):
         raise MalformedReport(f"{name} must be a string")
-    return value[-limit:]
+    return clean_text(value[-limit:])
+
+
+def clean_text(text):
+    """Valid UTF-8 whatever the job wrote: a lone surrogate ("\\ud800") becomes U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")

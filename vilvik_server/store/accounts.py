@@ -49,6 +49,28 @@ def reserve(conn, account_id, micros, submission_id):
     return True
 
 
+def reserve_many(conn, account_id, micros_each, submission_ids):
+    """Hold `micros_each` for every submission at once if the available balance covers them all.
+
+    One conditional UPDATE and one batched insert of ledger rows (one `reserve` row per
+    submission, as if reserved one after another); False, holding nothing, if they do not fit.
+    """
+    total = micros_each * len(submission_ids)
+    row = conn.execute(
+        "UPDATE accounts SET available_micros = available_micros - ?, reserved_micros = reserved_micros + ?"
+        " WHERE id = ? AND available_micros >= ? RETURNING available_micros",
+        (total, total, account_id, total)).fetchone()
+    if row is None:
+        return False
+    start, created_at = row["available_micros"] + total, now()
+    conn.executemany(
+        "INSERT INTO credit_ledger (id, account_id, created_at, kind, amount_micros, balance_after_micros,"
+        " submission_id, note) VALUES (?, ?, ?, 'reserve', ?, ?, ?, '')",
+        [(new_id(), account_id, created_at, -micros_each, start - (i + 1) * micros_each, submission_id)
+         for i, submission_id in enumerate(submission_ids)])
+    return True
+
+
 def release(conn, account_id, micros, submission_id, kind="release", note=""):
     """Return a submission's held credits to the available balance (kind release or refund)."""
     row = conn.execute(
@@ -77,3 +99,10 @@ def set_password_hash(conn, account_id, password_hash):
     """Give an account a new website password (a werkzeug.security hash); False if there is no account."""
     cursor = conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account_id))
     return cursor.rowcount == 1
+
+
+def list_all(conn):
+    """Every account with its count of unrevoked keys, oldest first (for the operator's list-accounts)."""
+    return conn.execute(
+        "SELECT a.*, (SELECT count(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL)"
+        " AS active_keys FROM accounts a ORDER BY a.created_at, a.email").fetchall()

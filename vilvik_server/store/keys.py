@@ -49,3 +49,10 @@ def revoke(conn, account_id, key_id):
 
 def get(conn, key_id):
     return conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+
+
+def find_by_id_or_secret(conn, text):
+    """The key whose id is `text`, or whose secret is `text` (a leaked key pasted whole); None if neither."""
+    if text.startswith(SECRET_PREFIX):
+        return conn.execute("SELECT * FROM api_keys WHERE secret_hash = ?", (hash_secret(text),)).fetchone()
+    return get(conn, text)

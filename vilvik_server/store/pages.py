@@ -29,8 +29,8 @@ def decode_cursor(cursor):
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, seq = text.split(":")
-        if version != "v1":
-            raise ValueError(version)
+        if version != "v1" or not seq.isascii() or not seq.isdigit() or len(seq) > 18:
+            raise ValueError(version)  # a seq SQLite can hold: 0 <= seq < 10**18 < 2**63
         return int(seq)
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed.for_fields({"cursor": ["is not a cursor this server issued"]}) from None

@@ -32,9 +32,12 @@ def get_any(conn, submission_id):
 
 
 def list_page(conn, account_id, *, status=None, created_after=None, created_before=None, name=None,
-              cursor=None, limit=20):
+              experiment_id=None, cursor=None, limit=20):
     """One page of an account's submissions, newest first."""
     conditions, params = ["account_id = ?"], [account_id]
+    if experiment_id:
+        conditions.append("experiment_id = ?")
+        params.append(experiment_id)
     if status:
         conditions.append("status = ?")
         params.append(status)
@@ -142,6 +145,12 @@ def finish(conn, submission_id, status, *, usage, error=None, logs=None, generat
     return cursor.rowcount == 1
 
 
+def set_stop_reason(conn, submission_id, reason, criterion):
+    """Record why a run ended (domain/stop_reason.py), beside its terminal status."""
+    conn.execute("UPDATE submissions SET stop_reason = ?, stop_criterion = ? WHERE id = ?",
+                 (reason, criterion, submission_id))
+
+
 def requeue(conn, submission_id, attempt=None):
     """Put a running submission back in the queue (its server is stopping)."""
     cursor = conn.execute(
@@ -185,6 +194,15 @@ def account_counts(conn, account_id):
     counts = {"queued": 0, "running": 0}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts
+
+
+def queued_entries(conn, account_id):
+    """What MAX_QUEUED counts: queued submissions, with all queued runs of one experiment as one."""
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM submissions WHERE account_id = ? AND status = 'queued'"
+        "        AND experiment_id IS NULL)"
+        " + (SELECT count(DISTINCT experiment_id) FROM submissions WHERE account_id = ? AND status = 'queued'"
+        "    AND experiment_id IS NOT NULL)", (account_id, account_id)).fetchone()[0]
 
 
 def set_charge(conn, submission_id, micros):

@@ -119,13 +119,17 @@ def _due(table=""):
             f" OR ({table}status = 'sending' AND {table}lease_until < :now))")
 
 
-def due_deliveries(conn, at, busy_targets=(), limit=20):
-    """Deliveries due at `at`, oldest first, skipping targets already at their concurrency limit."""
+def due_deliveries(conn, at, busy_targets=(), limit=20, busy_accounts=()):
+    """Deliveries due at `at`, oldest first, skipping targets and accounts already at their concurrency limit."""
     target = "coalesce(d.endpoint_id, 'url:' || d.url)"
     names = {f"busy{i}": busy for i, busy in enumerate(busy_targets)}
     skip = f" AND {target} NOT IN ({', '.join(':' + name for name in names)})" if names else ""
+    accounts = {f"account{i}": busy for i, busy in enumerate(busy_accounts)}
+    if accounts:
+        skip += f" AND d.account_id NOT IN ({', '.join(':' + name for name in accounts)})"
+    names.update(accounts)
     return conn.execute(
-        f"SELECT d.id, {target} AS target FROM webhook_deliveries d"
+        f"SELECT d.id, d.account_id, {target} AS target FROM webhook_deliveries d"
         f" LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id"
         f" WHERE {_due('d.')} AND (d.endpoint_id IS NULL OR e.enabled = 1){skip}"
         f" ORDER BY d.next_attempt_at LIMIT :limit", {"now": at, "limit": limit, **names}).fetchall()

@@ -20,7 +20,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 def init_app(app):
     """Register the website's blueprints, its session cookie, CSRF checks and HTML error pages."""
-    from . import account_views, docs_views, login_views, submission_views, webhook_views
+    from . import account_views, docs_views, experiment_views, login_views, submission_views, webhook_views
 
     settings = app.config["VILVIK"]
     app.config.update(
@@ -30,13 +30,13 @@ def init_app(app):
         SESSION_COOKIE_SECURE=settings["PUBLIC_URL"].startswith("https://"),
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
-    blueprints = (login_views.blp, account_views.blp, submission_views.blp, webhook_views.blp, docs_views.blp)
+    blueprints = (login_views.blp, account_views.blp, submission_views.blp, experiment_views.blp, webhook_views.blp,
+                  docs_views.blp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     names = frozenset(blueprint.name for blueprint in blueprints)
     app.before_request(lambda: csrf.protect() if request.blueprint in names else None)
     app.after_request(lambda response: _page_headers(response) if request.blueprint in names else response)
-    login_views.limit_logins(app.extensions["vilvik"].limiter, settings["LOGIN_RATE_LIMIT"])
     app.context_processor(_template_globals)
     filters.register(app)
     app.extensions["vilvik_error_page"] = error_page

@@ -3,10 +3,10 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from marshmallow import ValidationError
 
 from .. import errors
-from ..api import represent
-from ..api.keys import key_body
-from ..api.schemas import KeyCreateSchema
-from ..auth import SCOPES
+from ..domain import represent
+from ..domain.inputs import KeyCreateSchema
+from ..domain.scopes import SCOPES
+from ..http import public_url
 from ..ids import micros_to_credits, rfc3339
 from ..store import accounts as account_store
 from ..store import keys as key_store
@@ -27,11 +27,12 @@ def dashboard():
     """Balance, active runs and the latest submissions."""
     services = current_app.extensions["vilvik"]
     conn = services.db.connection()
-    active = [represent.submission(row) for status in ("running", "queued")
+    active = [represent.submission(row, public_url()) for status in ("running", "queued")
               for row in submission_store.list_page(conn, g.account_id, status=status, limit=DASHBOARD_ROWS).rows]
     recent = submission_store.list_page(conn, g.account_id, limit=DASHBOARD_ROWS)
     return render_template("web/dashboard.html", credits=_credits(conn), active=active,
-                           recent=[represent.submission(row) for row in recent.rows], more=recent.has_more,
+                           recent=[represent.submission(row, public_url()) for row in recent.rows],
+                           more=recent.has_more,
                            counts=submission_store.account_counts(conn, g.account_id),
                            settings=services.settings)
 
@@ -60,11 +61,11 @@ def keys():
             # The account's owner holds every scope, so any set may be granted.
             with current_app.extensions["vilvik"].db.transaction() as conn:
                 key_id, secret = key_store.create(conn, g.account_id, data["scopes"] or SCOPES, name=data["name"])
-                created = key_body(key_store.get(conn, key_id), secret)
+                created = represent.key(key_store.get(conn, key_id), secret)
             form = {"name": "", "scopes": list(SCOPES)}
     conn = current_app.extensions["vilvik"].db.connection()
     page = key_store.list_page(conn, g.account_id, request.args.get("cursor"), PAGE_ROWS)
-    return render_template("web/keys.html", keys=[key_body(row) for row in page.rows], page=page,
+    return render_template("web/keys.html", keys=[represent.key(row) for row in page.rows], page=page,
                            created=created, scopes=SCOPES, form=form, errors=field_errors,
                            message=message), status
 

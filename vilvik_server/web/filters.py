@@ -39,11 +39,19 @@ def mebibytes(value):
     return "—" if value is None else f"{value / 1048576:.1f} MiB"
 
 
+def ended(submission):
+    """Why a terminal run ended, in words ("all 50 generations ran"); "" while it has not."""
+    from ..domain.stop_reason import describe
+
+    return describe(submission.get("stop_reason"), submission.get("stop_criterion"),
+                    submission["progress"]["num_generations"]) or ""
+
+
 def to_json(value, indent=None):
     return json.dumps(value, indent=indent)
 
 
 def register(app):
-    for function in (credits, when, fitness, seconds, mebibytes):
+    for function in (credits, when, fitness, seconds, mebibytes, ended):
         app.jinja_env.filters[function.__name__] = function
     app.jinja_env.filters["json"] = to_json

@@ -9,7 +9,7 @@ import json
 
 from marshmallow import fields
 
-from ..api.ga_params import PARAM_DEFAULTS, GAParamsSchema
+from ..domain.ga_params import PARAM_DEFAULTS, GAParamsSchema
 from ..errors import ValidationFailed
 
 # The custom form's groups: the usual parameters first, the rest folded away.

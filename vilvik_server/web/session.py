@@ -74,7 +74,20 @@ def login_required(view):
 
 
 def safe_next(target):
-    """Only a path on this site may be a post-login destination (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("web.dashboard")
-    return target
+    """Only a path on this site may be a post-login destination (no open redirects).
+
+    The target is read as a browser would read it in a Location header (leading and
+    trailing spaces and C0 controls dropped, tab/CR/LF removed anywhere, a backslash
+    taken as a slash); only a path starting with exactly one slash, with no control
+    character left, passes, and it is returned in that normalised form.
+    """
+    fallback = url_for("web.dashboard")
+    if not target:
+        return fallback
+    normal = target.strip("".join(map(chr, range(0x21)))).translate(_DROPPED).replace("\\", "/")
+    if not normal.startswith("/") or normal.startswith("//") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in normal):
+        return fallback
+    return normal
+
+
+_DROPPED = {ord("\t"): None, ord("\n"): None, ord("\r"): None}

@@ -4,10 +4,11 @@ import json
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from .. import errors, lifecycle, submitting
-from ..api import progress_stream, represent
-from ..api.results import _history_csv
-from ..api.schemas import STATUSES, ContinueSchema, SubmissionCreateSchema
+from .. import billing, errors, lifecycle, progress_stream, submitting
+from ..domain import represent
+from ..domain.inputs import ContinueSchema, SubmissionCreateSchema
+from ..domain.statuses import STATUSES
+from ..http import public_url
 from ..ids import micros_to_credits
 from ..store import results as result_store
 from ..store import submissions as submission_store
@@ -35,7 +36,8 @@ def index():
     conn = current_app.extensions["vilvik"].db.connection()
     page = submission_store.list_page(conn, g.account_id, status=status, cursor=request.args.get("cursor"),
                                       limit=PAGE_ROWS)
-    return render_template("web/submissions.html", submissions=[represent.submission(r) for r in page.rows],
+    submissions = [represent.submission(r, public_url()) for r in page.rows]
+    return render_template("web/submissions.html", submissions=submissions,
                            page=page, status=status, statuses=STATUSES)
 
 
@@ -71,7 +73,8 @@ def new():
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         context.update(errors=forms.field_errors(fields)[0] if fields else {}, message=exc.message)
         return render_template("web/new_submission.html", **context), exc.status
-    flash(f"Submitted: {row['id']} is queued; {_credits(reserved)} credits are reserved until it ends.")
+    flash(f"Submitted: {row['id']} is queued. It may cost up to {_credits(reserved)} credits (held until it ends); "
+          "it is charged only the CPU time it uses.")
     return redirect(url_for("web_submissions.show", submission_id=row["id"]))
 
 
@@ -119,7 +122,7 @@ def continue_(submission_id):
         return _back(submission_id)
     row, reserved = accepted
     flash(f"Continuing with {data['num_generations']} more generations as {row['id']}; "
-          f"{_credits(reserved)} credits are reserved.")
+          f"it may cost up to {_credits(reserved)} credits, held until it ends.")
     return redirect(url_for("web_submissions.show", submission_id=row["id"]))
 
 
@@ -143,9 +146,8 @@ def result_json(submission_id):
 @blp.route("/submissions/<submission_id>/result.csv")
 @login_required
 def result_csv(submission_id):
-    response = _history_csv(_result(submission_id))
-    response.headers["Content-Disposition"] = f'attachment; filename="{submission_id}-history.csv"'
-    return response
+    return Response(represent.history_csv(_result(submission_id)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{submission_id}-history.csv"'})
 
 
 def _details(submission_id):
@@ -153,9 +155,9 @@ def _details(submission_id):
     row = submission_store.get(conn, g.account_id, submission_id)
     if row is None:
         raise errors.NotFound(f"no submission {submission_id}")
-    submission = represent.submission(row, include_fitness_func=True)
+    submission = represent.submission(row, public_url(), include_fitness_func=True)
     saved = result_store.get_by_submission(conn, submission_id)
-    result = represent.result(saved) if saved is not None else None
+    result = represent.result(saved, public_url()) if saved is not None else None
     series = chart.history_series(result) if result else []
     terminal = row["status"] in submission_store.TERMINAL
     return {"s": submission, "result": result, "series": series,
@@ -163,6 +165,9 @@ def _details(submission_id):
             "legend": chart.legend(series), "can_continue": bool(saved and saved["resume_state"]),
             "terminal": terminal,
             "reserved": micros_to_credits(row["reserved_micros"]),
+            "estimate": None if terminal or not row["parent_id"] else micros_to_credits(billing.estimate_micros(
+                submission_store.get(conn, g.account_id, row["parent_id"]), submission["params"]["num_generations"],
+                current_app.extensions["vilvik"].settings, row["reserved_micros"])),
             "live_chart": None if result or terminal else chart.render(
                 [("best fitness", "best", []), ("mean fitness", "mean", [])],
                 submission["params"]["num_generations"], chart_id="live-chart")}
@@ -175,7 +180,7 @@ def _result(submission_id):
     saved = result_store.get_by_submission(conn, submission_id)
     if saved is None:
         raise errors.NotFound(f"submission {submission_id} has no result")
-    return represent.result(saved)
+    return represent.result(saved, public_url())
 
 
 def _act(action, submission_id):

@@ -1,6 +1,6 @@
 """Webhooks: endpoints (create, enable or disable, delete), secret rotation, test pings, deliveries, redeliver.
 
-Schemas, bodies, secrets and events are the API's own (api/webhooks.py, webhooks/); the
+Schemas, bodies, secrets and events are the API's own (domain/, webhooks/); the
 few steps its views take inline around them (the endpoint quota, "enabled first") are
 mirrored here and should move to one service function both call.
 """
@@ -8,9 +8,10 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from marshmallow import ValidationError
 
 from .. import errors
-from ..api.webhooks import EndpointCreateSchema, delivery_body, endpoint_body
+from ..domain import represent_webhooks
+from ..domain.inputs import EndpointCreateSchema
 from ..store import webhooks as webhook_store
-from ..webhooks import ALL, SUBMISSION_EVENTS, endpoints
+from ..webhooks import ALL, ENDPOINT_EVENTS, endpoints
 from . import forms
 from .session import login_required
 
@@ -31,16 +32,17 @@ def index():
                 "events": request.form.getlist("events") or [ALL]}
         try:
             row, secret = endpoints.create(current_app.extensions["vilvik"], g.account_id, ENDPOINT_CREATE.load(form))
-            created = endpoint_body(row, secret)
+            created = represent_webhooks.endpoint(row, secret)
             form = {"url": "", "description": "", "events": [ALL]}
         except ValidationError as exc:
             (field_errors, message), status = forms.field_errors(exc.messages), 422
         except errors.QuotaExceeded as exc:
             message, status = exc.message, exc.status
     page = webhook_store.list_endpoints(db.connection(), g.account_id, request.args.get("cursor"), PAGE_ROWS)
-    return render_template("web/webhooks.html", endpoints=[endpoint_body(row) for row in page.rows], page=page,
+    return render_template("web/webhooks.html", endpoints=[represent_webhooks.endpoint(row) for row in page.rows],
+                           page=page,
                            created=created, form=form, errors=field_errors, message=message,
-                           event_types=(ALL,) + SUBMISSION_EVENTS), status
+                           event_types=(ALL,) + ENDPOINT_EVENTS), status
 
 
 @blp.route("/webhooks/<webhook_id>")
@@ -48,11 +50,11 @@ def index():
 def show(webhook_id):
     """One endpoint: its settings and its deliveries, each with every attempt."""
     conn = current_app.extensions["vilvik"].db.connection()
-    endpoint = endpoint_body(_endpoint(conn, webhook_id))
+    endpoint = represent_webhooks.endpoint(_endpoint(conn, webhook_id))
     page = webhook_store.list_deliveries(conn, g.account_id, webhook_id, request.args.get("cursor"), PAGE_ROWS)
     attempts = webhook_store.attempts_of(conn, [row["id"] for row in page.rows])
     return render_template("web/webhook.html", endpoint=endpoint, page=page,
-                           deliveries=[delivery_body(row, attempts[row["id"]]) for row in page.rows])
+                           deliveries=[represent_webhooks.delivery(row, attempts[row["id"]]) for row in page.rows])
 
 
 @blp.route("/webhooks/<webhook_id>/enabled", methods=["POST"])
@@ -74,8 +76,9 @@ def rotate_secret(webhook_id):
     conn = current_app.extensions["vilvik"].db.connection()
     page = webhook_store.list_deliveries(conn, g.account_id, webhook_id, None, PAGE_ROWS)
     attempts = webhook_store.attempts_of(conn, [r["id"] for r in page.rows])
-    return render_template("web/webhook.html", endpoint=endpoint_body(row), secret=secret, page=page,
-                           deliveries=[delivery_body(r, attempts[r["id"]]) for r in page.rows])
+    return render_template("web/webhook.html", endpoint=represent_webhooks.endpoint(row), secret=secret,
+                           page=page,
+                           deliveries=[represent_webhooks.delivery(r, attempts[r["id"]]) for r in page.rows])
 
 
 @blp.route("/webhooks/<webhook_id>/test", methods=["POST"])

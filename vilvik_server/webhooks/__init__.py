@@ -10,8 +10,10 @@ This module holds only the names the request schemas need, so importing it is ch
 from urllib.parse import urlsplit
 
 SUBMISSION_EVENTS = ("submission.started", "result.completed", "result.failed", "submission.cancelled")
+EXPERIMENT_EVENTS = ("experiment.completed",)
+ENDPOINT_EVENTS = SUBMISSION_EVENTS + EXPERIMENT_EVENTS  # what a registered endpoint can subscribe to
 PING = "ping"
-EVENT_TYPES = SUBMISSION_EVENTS + (PING,)
+EVENT_TYPES = ENDPOINT_EVENTS + (PING,)
 ALL = "*"
 MAX_URL_LENGTH = 2048
 

@@ -2,10 +2,12 @@
 
 One thread claims due deliveries (a conditional UPDATE pending -> sending, with a
 lease and a token) and hands each to a pool of WORKERS threads; a target (an
-endpoint, or a one-off url) has at most PER_TARGET deliveries in flight, so a slow
-receiver holds at most that many threads and the rest keep flowing. Each attempt
-is a POST with `requests` (15 s timeout, redirects not followed) through the SSRF
-guard; its outcome is stored in one transaction with the delivery's next state:
+endpoint, or a one-off url) has at most PER_TARGET deliveries in flight and an
+account at most WEBHOOK_IN_FLIGHT_PER_ACCOUNT, so slow receivers hold at most that
+many threads and other accounts' events keep flowing. Each attempt is a POST with
+`requests` (redirects not followed) through the SSRF guard, with a hard deadline of
+WEBHOOK_TIMEOUT_SECONDS for the whole attempt (connecting, sending, the answer): a
+receiver that trickles its answer is cut off then, not after each slow read; its outcome is stored in one transaction with the delivery's next state:
 succeeded on a 2xx; failed on 410 Gone (which also disables the endpoint), on a
 refused target, or when WEBHOOK_RETRY_SCHEDULE is used up; otherwise pending again
 after the schedule's next delay with jitter (or the receiver's Retry-After on
@@ -33,9 +35,9 @@ from . import guard, signing
 
 log = logging.getLogger("vilvik.webhooks")
 
-WORKERS = 8                # deliveries in flight at once, over all targets
+WORKERS = 16               # deliveries in flight at once, over all targets
 PER_TARGET = 2             # deliveries in flight at once to one endpoint or one-off url
-TIMEOUT_SECONDS = 15       # a 2xx within this is success
+TIMEOUT_SECONDS = 15       # a 2xx within this is success (the default of WEBHOOK_TIMEOUT_SECONDS)
 LEASE_SECONDS = 120        # a delivery still `sending` this long after its claim belongs to a dead sender
 MAX_IDLE_SECONDS = 1.0     # the loop looks for newly due deliveries at least this often
 JITTER = 0.1               # each retry delay is stretched or shrunk by up to 10%
@@ -56,6 +58,9 @@ class Claimed:
 
 class Deliverer:
     def __init__(self, db, settings, *, workers=WORKERS, per_target=PER_TARGET):
+        self.timeout = settings.get("WEBHOOK_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
+        self.per_account = settings.get("WEBHOOK_IN_FLIGHT_PER_ACCOUNT", workers)
+        self._in_flight_accounts = collections.Counter()  # account -> deliveries being sent
         self.db = db
         # A default is stored as written ("5,300,..."); parse it as the setting parses a given value.
         self.schedule = config.SETTINGS_BY_NAME["WEBHOOK_RETRY_SCHEDULE"].parse(settings["WEBHOOK_RETRY_SCHEDULE"])
@@ -126,7 +131,9 @@ class Deliverer:
         at = now()
         with self._in_flight_lock:
             busy = [target for target, count in self._in_flight.items() if count >= self.per_target]
-        for candidate in webhook_store.due_deliveries(self.db.connection(), at, busy):
+            busy_accounts = [account for account, count in self._in_flight_accounts.items()
+                             if count >= self.per_account]
+        for candidate in webhook_store.due_deliveries(self.db.connection(), at, busy, busy_accounts=busy_accounts):
             token = uuid.uuid4().hex
             with self.db.transaction() as conn:
                 if webhook_store.claim_delivery(conn, candidate["id"], at, _stamp(LEASE_SECONDS), token) is None:
@@ -139,14 +146,17 @@ class Deliverer:
                                                       row["previous_secret_expires_at"])
             with self._in_flight_lock:
                 self._in_flight[candidate["target"]] += 1
+                self._in_flight_accounts[candidate["account_id"]] += 1
             return Claimed(row, token, candidate["target"], secrets)
         return None
 
     def _release(self, claimed):
         with self._in_flight_lock:
-            self._in_flight[claimed.target] -= 1
-            if self._in_flight[claimed.target] <= 0:
-                del self._in_flight[claimed.target]
+            for counter, key in ((self._in_flight, claimed.target),
+                                 (self._in_flight_accounts, claimed.row["account_id"])):
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]
 
     def _send_claimed(self, claimed):
         try:
@@ -168,7 +178,8 @@ class Deliverer:
                 webhook_store.fail_unsendable(conn, row["id"], claimed.claim, "the endpoint is disabled")
             return
         started_at = now()
-        attempt = post(row["target_url"], row["event_id"], row["body"], claimed.secrets, self.allow_private)
+        attempt = post(row["target_url"], row["event_id"], row["body"], claimed.secrets, self.allow_private,
+                       timeout=self.timeout)
         self._store(claimed, attempt, started_at)
 
     def _store(self, claimed, attempt, started_at):
@@ -218,27 +229,39 @@ class Attempt:
     refused: bool = False
 
 
-def post(url, msg_id, body, secrets, allow_private):
-    """POST one signed delivery; returns what happened (never raises for a network failure)."""
+def post(url, msg_id, body, secrets, allow_private, timeout=TIMEOUT_SECONDS):
+    """POST one signed delivery; returns what happened (never raises for a network failure).
+
+    `timeout` bounds the whole attempt: when it passes, the attempt's sockets are shut
+    down, whatever the receiver is in the middle of sending.
+    """
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                **signing.headers(secrets, msg_id, int(time.time()), body)}
     attempt = Attempt()
     started = time.monotonic()
+    deadline = guard.Deadline(timeout)
     try:
         guard.check_url(url)
-        with guard.session(allow_private) as session, \
-                session.post(url, data=body.encode(), headers=headers, timeout=TIMEOUT_SECONDS,
+        with deadline, guard.session(allow_private) as session, \
+                session.post(url, data=body.encode(), headers=headers, timeout=timeout,
                              allow_redirects=False, stream=True) as response:
             attempt.latency_ms = round((time.monotonic() - started) * 1000, 1)
             attempt.status_code = response.status_code
-            attempt.excerpt = _excerpt(response)
             attempt.retry_after = _retry_after(response.headers.get("Retry-After"))
+            attempt.excerpt = _excerpt(response)
+        if deadline.expired:  # the excerpt was cut short: the answer did not complete in time
+            raise requests.Timeout()
     except guard.TargetRefused as exc:
         attempt.error, attempt.refused = f"refused: {exc}", True
     except requests.Timeout:
-        attempt.error = f"no response within {TIMEOUT_SECONDS} s"
+        attempt.status_code, attempt.excerpt = None, None
+        attempt.error = f"no complete response within {timeout:g} s"
     except requests.RequestException as exc:
-        attempt.error = f"could not connect: {_innermost(exc)}"
+        if deadline.expired:
+            attempt.status_code = None
+            attempt.error = f"no complete response within {timeout:g} s"
+        else:
+            attempt.error = f"could not connect: {_innermost(exc)}"
     if attempt.latency_ms is None and not attempt.refused:
         attempt.latency_ms = round((time.monotonic() - started) * 1000, 1)
     if attempt.status_code is not None and not 200 <= attempt.status_code < 300:

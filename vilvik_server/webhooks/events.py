@@ -9,7 +9,8 @@ import json
 import logging
 import math
 
-from ..api import PREFIX, represent
+from ..domain import represent
+from ..domain.urls import result_by_id_url
 from ..ids import micros_to_credits, new_id, now, rfc3339
 from ..store import events as event_store
 from ..store import results as result_store
@@ -75,31 +76,30 @@ def record_ping(conn, account_id, endpoint_id):
 
 
 def _submission_data(conn, settings, row):
-    base = settings["PUBLIC_URL"] + PREFIX
     submission = submission_summary(row, settings["PUBLIC_URL"])
     data = {"submission": submission}
     if row["status"] in ("succeeded", "cancelled"):
         saved = result_store.get_by_submission(conn, row["id"])
-        data["result"] = result_summary(saved, base) if saved is not None else None
+        data["result"] = result_summary(saved, settings["PUBLIC_URL"]) if saved is not None else None
         data["result_url"] = submission["result_url"]
     return data
 
 
 def submission_summary(row, public_url):
     """The submission as GET /submissions/{id} shows it, less its logs, sandbox and versions."""
-    body = represent.submission(row, public_url=public_url)
+    body = represent.submission(row, public_url)
     for internal in ("logs", "sandbox", "versions"):
         body.pop(internal)
     return body
 
 
-def result_summary(row, base):
+def result_summary(row, public_url):
     """A result's headline: the best solution and its fitness, usage and charge (not the history)."""
     body = json.loads(row["body"])
     summary = {"id": row["id"], "object": "result"}
     summary.update({name: body[name] for name in RESULT_FIELDS if name in body})
     summary["credits_charged"] = micros_to_credits(body.get("credits_charged_micros"))
-    summary["url"] = f"{base}/results/{row['id']}"
+    summary["url"] = result_by_id_url(public_url, row["id"])
     return summary
 
 

@@ -10,6 +10,7 @@ check (a self-hosted server posting to a service beside it), never the scheme ch
 import functools
 import ipaddress
 import socket
+import threading
 from urllib.parse import urlsplit
 
 import requests
@@ -58,6 +59,56 @@ def check_url(url):
         raise TargetRefused(f"only http and https targets are allowed, not {scheme or 'no scheme'}")
 
 
+_attempt = threading.local()
+
+
+class Deadline:
+    """A hard deadline for everything a `with` block does over guarded connections.
+
+    Every socket such a connection opens in this thread is registered; when `seconds`
+    pass, a timer shuts them down, so a blocked connect, TLS handshake or read fails at
+    once however slowly the peer trickles bytes (a per-read timeout would not end it).
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.expired = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self):
+        _attempt.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+        _attempt.deadline = None
+        with self._lock:
+            self._sockets.clear()
+
+    def register(self, sock):
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            self._sockets.append(sock)
+
+    def _expire(self):
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 def session(allow_private):
     """A requests session whose every connection passes the guard (close it after use)."""
     guarded = requests.Session()
@@ -77,9 +128,13 @@ def _guarded_connection(base, allow_private):
             except socket.gaierror as exc:
                 raise NameResolutionError(self.host, self, exc) from exc
             try:
-                return urllib3_connection.create_connection(
+                sock = urllib3_connection.create_connection(
                     (address, self.port), self.timeout, source_address=self.source_address,
                     socket_options=self.socket_options)
+                deadline = getattr(_attempt, "deadline", None)
+                if deadline is not None:
+                    deadline.register(sock)
+                return sock
             except socket.timeout as exc:
                 raise ConnectTimeoutError(self, f"connecting to {self.host} timed out") from exc
             except OSError as exc:

@@ -1,65 +1,63 @@
 """GET /submissions/{id}/events: a run's progress as Server-Sent Events.
 
-The stream reads the submission's row (never holding a transaction) at most ten
+The stream opens with a comment (so the headers go out at once), reads the submission's row (never holding a transaction) at most ten
 times a second, sends a `progress` event whenever it changed, a comment every
 15 s so proxies keep the connection, and one final `status` event when the run is
-terminal; then it ends. Each open stream holds one of waitress's threads, so at
-most MAX_EVENT_STREAMS are open at once (a quarter of the threads, at least one);
-past that the answer is 503 unavailable with Retry-After.
+terminal; then it ends, or sooner when the client goes away. Each open stream holds
+one of waitress's threads, so at most MAX_EVENT_STREAMS are open at once (past that
+503 unavailable) and MAX_EVENT_STREAMS_PER_ACCOUNT per account (past that 429
+concurrency_limit), both with Retry-After. A stream's place is given back on every
+path: its end, the response closing (HEAD, a client gone before the first byte).
 """
 import json
-import threading
 import time
 
-from flask import Response, stream_with_context
+from flask import Response, request, stream_with_context
 
-from .. import errors
-from ..ids import rfc3339
-from ..store import submissions as submission_store
+from . import errors
+from .ids import rfc3339
+from .store import submissions as submission_store
 
 POLL_INTERVAL = 0.1
 HEARTBEAT_SECONDS = 15
 MAX_STREAM_SECONDS = 3600  # a client following a very long run reconnects after an hour
-
-_open = 0
-_open_lock = threading.Lock()
-
 
 def stream(services, account_id, submission_id):
     """The SSE response for one submission (404 if it is not the caller's)."""
     row = submission_store.get(services.db.connection(), account_id, submission_id)
     if row is None:
         raise errors.NotFound(f"no submission {submission_id}")
-    if not _enter(services.settings["MAX_EVENT_STREAMS"]):
+    ticket, full = services.streams.take(account_id)
+    if full == "account":
+        raise errors.ConcurrencyLimit(
+            f"this account has {services.streams.per_account} event streams open, the most it may; close one, "
+            f"poll the submission, or retry", headers={"Retry-After": "5"})
+    if ticket is None:
         raise errors.Unavailable("too many event streams are open; poll the submission or retry",
                                  headers={"Retry-After": "5"})
-    generator = _events(services.db, account_id, submission_id)
-    response = Response(stream_with_context(generator), mimetype="text/event-stream")
+    try:
+        client_gone = request.environ.get("waitress.client_disconnected", lambda: False)
+        generator = _events(services.db, account_id, submission_id, ticket, client_gone)
+        response = Response(stream_with_context(generator), mimetype="text/event-stream")
+        # The slot is given back when the response closes, even if the stream never started
+        # (a HEAD request, a client gone before the first byte); the generator gives it back too.
+        response.call_on_close(ticket.release)
+    except BaseException:
+        ticket.release()
+        raise
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response
 
 
-def _enter(limit):
-    global _open
-    with _open_lock:
-        if _open >= limit:
-            return False
-        _open += 1
-        return True
-
-
-def _leave():
-    global _open
-    with _open_lock:
-        _open -= 1
-
-
-def _events(db, account_id, submission_id):
+def _events(db, account_id, submission_id, ticket, client_gone):
     try:
+        yield ": open\n\n"  # the headers go out now, not with the first event
         last_progress, last_sent = None, time.monotonic()
         started = last_sent
         while time.monotonic() - started < MAX_STREAM_SECONDS:
+            if client_gone():
+                return
             row = submission_store.get(db.connection(), account_id, submission_id)
             if row is None:
                 yield _event("status", {"id": submission_id, "status": "deleted"})
@@ -84,7 +82,7 @@ def _events(db, account_id, submission_id):
                 yield ": keep-alive\n\n"
             time.sleep(POLL_INTERVAL)
     finally:
-        _leave()
+        ticket.release()
         db.close()
 
 

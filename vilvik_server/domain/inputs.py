@@ -1,0 +1,118 @@
+"""What a request may ask for: the bodies of POST /submissions, /continue, /keys and /webhooks.
+
+Both the API and the website's forms load their input through these schemas, so a
+field means the same thing and fails the same way wherever it is sent.
+"""
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
+
+from ..webhooks import ALL, ENDPOINT_EVENTS, SUBMISSION_EVENTS, validate_url
+from .ga_params import GAParamsSchema
+from .scopes import SCOPES
+
+ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
+
+
+class RunLimitsSchema(Schema):
+    """Per-run limits a request may lower (never raise) below the server's ceilings."""
+
+    cpu_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "CPU seconds"})
+    wall_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "wall-clock seconds"})
+    memory_mb = fields.Integer(validate=validate.Range(min=16), metadata={"description": "memory in MiB"})
+
+
+class SubmissionCreateSchema(GAParamsSchema):
+    """POST /submissions: PyGAD parameters by PyGAD's names, plus the job's own fields."""
+
+    type = fields.String(load_default="custom", validate=validate.OneOf(["custom", "quick"]), metadata={
+        "description": "custom: your own fitness function; quick: a problem from GET /quick/problems"})
+    problem = fields.String(load_default=None, metadata={"description": "type quick: the problem's name"})
+    problem_params = fields.Dict(load_default=None, metadata={"description": "type quick: the problem's data"})
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                           values=fields.String(validate=validate.Length(max=500)), load_default=dict,
+                           metadata={"description": "up to 16 string keys with string values"})
+    fitness_func = fields.String(required=True, metadata={
+        "description": "Python source defining the fitness function (at most 64 KiB)"})
+    fitness_func_entry = fields.String(load_default="fitness_func", validate=ENTRY_NAME, metadata={
+        "description": "the name of the function in fitness_func that PyGAD calls"})
+    limits = fields.Nested(RunLimitsSchema, load_default=dict, metadata={
+        "description": "lower this run's CPU, wall-clock or memory limit (defaults: the server's ceilings)"})
+    webhook_url = fields.String(load_default=None, allow_none=True, validate=validate_url, metadata={
+        "description": "a one-off webhook for this submission's events, besides your registered endpoints"})
+    webhook_events = fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
+                                 load_default=None, allow_none=True, validate=validate.Length(min=1), metadata={
+                                     "description": "which events webhook_url gets (default: all)"})
+
+    @validates("metadata")
+    def _at_most_16_keys(self, value, **_):
+        if len(value) > 16:
+            raise ValidationError("at most 16 keys")
+
+    @pre_load
+    def _build_quick_submission(self, data, **_):
+        """type quick: the builder writes the fitness source and PyGAD defaults; given PyGAD fields win."""
+        if not isinstance(data, dict) or data.get("type") != "quick":
+            return data
+        from .. import quick
+
+        written = {name: ["not allowed with type quick: the builder writes it"]
+                   for name in ("fitness_func", "fitness_func_entry") if name in data}
+        if written:
+            raise ValidationError(written)
+        problem = data.get("problem")
+        if problem not in quick.PROBLEMS:
+            raise ValidationError({"problem": [f"must be one of {', '.join(sorted(quick.PROBLEMS))} "
+                                               "(see GET /quick/problems)"]})
+        try:
+            ga_params, source, entry = quick.build(problem, data.get("problem_params") or {})
+        except ValidationError as exc:
+            raise ValidationError({"problem_params": exc.messages}) from None
+        return {**ga_params, **data, "fitness_func": source, "fitness_func_entry": entry}
+
+    @validates_schema
+    def _problem_only_for_quick(self, data, **_):
+        if data.get("type") == "custom" and (data.get("problem") or data.get("problem_params")):
+            raise ValidationError({"problem": ["only with type quick"]})
+
+
+class ContinueSchema(Schema):
+    """POST /submissions/{id}/continue: how many more generations, and a few overrides."""
+
+    num_generations = fields.Integer(required=True, validate=validate.Range(min=1),
+                                     metadata={"description": "how many more generations to run"})
+    name = fields.String(validate=validate.Length(max=200))
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                           values=fields.String(validate=validate.Length(max=500)))
+    limits = fields.Nested(RunLimitsSchema)
+    stop_criteria = fields.Raw(allow_none=True)
+    mutation_probability = fields.Raw(allow_none=True)
+    mutation_percent_genes = fields.Raw()
+    mutation_num_genes = fields.Raw(allow_none=True)
+    crossover_probability = fields.Raw(allow_none=True)
+    keep_elitism = fields.Integer()
+    keep_parents = fields.Integer()
+    K_tournament = fields.Integer()
+    random_mutation_min_val = fields.Float()
+    random_mutation_max_val = fields.Float()
+
+
+class KeyCreateSchema(Schema):
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,
+                         validate=validate.Length(min=1),
+                         metadata={"description": "default: every scope the calling key has"})
+
+
+def event_filter(**kwargs):
+    """An events filter field: event types, or ["*"] for all."""
+    return fields.List(fields.String(validate=validate.OneOf((ALL,) + ENDPOINT_EVENTS)),
+                       validate=validate.Length(min=1, max=10), metadata={
+                           "description": f"event types to send ({', '.join(ENDPOINT_EVENTS)}), or [\"*\"]"
+                                          " for all"}, **kwargs)
+
+
+class EndpointCreateSchema(Schema):
+    url = fields.String(required=True, validate=validate_url, metadata={"description": "an http(s) URL"})
+    events = event_filter(load_default=lambda: [ALL])
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    enabled = fields.Boolean(load_default=True)

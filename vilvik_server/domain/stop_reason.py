@@ -1,0 +1,53 @@
+"""Why a run ended, in words a user can act on (the submission's `stop_reason`)."""
+import json
+
+REASONS = ("num_generations", "stop_criteria", "cancelled", "cpu_limit", "wall_limit", "memory_limit", "error")
+
+TEXT = {
+    "num_generations": "all {n} generations ran",
+    "stop_criteria": "a stop criterion was reached ({criterion})",
+    "cancelled": "cancelled",
+    "cpu_limit": "it reached its CPU-time limit",
+    "wall_limit": "it reached its wall-clock limit",
+    "memory_limit": "it reached its memory limit",
+    "error": "it failed",
+}
+
+
+def of_outcome(status, error, result, params, usage, limits):
+    """(stop_reason, stop_criterion) of a run that just ended."""
+    if status == "cancelled":
+        return "cancelled", None
+    if status == "failed":
+        code = (error or {}).get("code")
+        if code == "timeout":
+            cpu = (usage or {}).get("cpu_seconds") or 0
+            return ("cpu_limit" if cpu >= limits["cpu_seconds"] - 0.1 else "wall_limit"), None
+        if code == "memory_limit":
+            return "memory_limit", None
+        return "error", None
+    index = (result or {}).get("stop_criterion")
+    if index is not None:
+        criteria = params.get("stop_criteria")
+        criteria = [criteria] if isinstance(criteria, str) else list(criteria or [])
+        return "stop_criteria", str(criteria[index]) if index < len(criteria) else None
+    return "num_generations", None
+
+
+def of_row(row):
+    """(stop_reason, stop_criterion) as stored; derived for a terminal row that has none; (None, None) before."""
+    status = row["status"]
+    if status not in ("succeeded", "failed", "cancelled"):
+        return None, None
+    keys = row.keys()
+    if "stop_reason" in keys and row["stop_reason"]:
+        return row["stop_reason"], row["stop_criterion"]
+    error = json.loads(row["error"]) if row["error"] else None
+    return of_outcome(status, error, None, {}, {"cpu_seconds": row["cpu_seconds"]}, json.loads(row["limits"]))
+
+
+def describe(reason, criterion, num_generations):
+    """One line for pages and the CLI: "all 50 generations ran", "a stop criterion was reached (saturate_15)"."""
+    if reason is None:
+        return None
+    return TEXT[reason].format(n=num_generations, criterion=criterion or "stop_criteria")
