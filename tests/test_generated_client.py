@@ -119,7 +119,7 @@ def test_a_run_goes_from_create_to_its_result_through_the_generated_client(gener
     assert len(result.best_fitness_per_generation) == 11
     csv = import_module(f"{package.__name__}.api.results.get_result_csv").sync(client=client, result_id=result.id)
     lines = csv.strip().splitlines()
-    assert lines[0] == "generation,best_fitness" and len(lines) == 12
+    assert lines[0] == "generation,best_fitness,mean_fitness" and len(lines) == 12
     assert float(lines[-1].split(",")[1]) == result.best_fitness_per_generation[-1]
 
 

@@ -2,7 +2,8 @@
 
 The conventions every endpoint follows (new ones too):
 
-- Every view carries ``@operation("verb_noun", *error_classes)``: a short, stable
+- Every blueprint is this module's `Blueprint`, and every view carries
+  ``@operation("verb_noun", *error_classes)`` (it refuses to register without): a short, stable
   operationId (`create_submission`, `list_results`, `rotate_webhook_secret`) that generated
   clients turn into function names; never rename one. Verbs: create, get, list, update,
   delete, plus the action's own verb (cancel, continue, redeliver, rotate, send).
@@ -20,7 +21,8 @@ The conventions every endpoint follows (new ones too):
 - Schemas (schemas.py): response objects list every field they always send as `required`
   and allow additional properties (v1 grows additively); request bodies stay strict
   (unknown fields are refused) and carry an example that works as it stands. Closed sets of
-  strings are named enum components. A field that may be null is `nullable` beside its
+  strings are named enum components; a set that grows (error codes, event types) is a plain
+  string in responses, so an old generated client never fails on a new value. A field that may be null is `nullable` beside its
   `type`; a nullable union or reference is `anyOf: [..., {$ref: Null}]` (OpenAPI 3.0's
   `nullable` widens only a `type` in the same schema, so `allOf` + `nullable` would still
   refuse null). Times are `format: date-time`.

@@ -7,7 +7,7 @@ named enums of their PyGAD fields) without changing what they accept.
 """
 import copy
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
 from ..domain import inputs
 from ..domain.ga_params import (CROSSOVER_TYPES, GENE_TYPE_NAMES, MUTATION_TYPES, PARAM_DEFAULTS,
@@ -151,6 +151,13 @@ class ResponseSchema(Schema):
 
     class Meta:
         unknown = INCLUDE
+
+    @post_dump(pass_original=True)
+    def _keep_fields_the_schema_does_not_name(self, data, original, **_):
+        """Dumping never drops a field a view sends that the schema does not list yet (additive v1)."""
+        if isinstance(original, dict):
+            return {**{k: v for k, v in original.items() if k not in data}, **data}
+        return data
 
 
 def _str(**kwargs):
@@ -355,7 +362,9 @@ class RateLimitSchema(ResponseSchema):
 
 
 class AccountLimitsSchema(ResponseSchema):
-    rate_limit = fields.Nested(RateLimitSchema, required=True)
+    rate_limit = fields.Nested(RateLimitSchema, required=True, metadata={"description": "per key"})
+    account_rate_limit = fields.Nested(RateLimitSchema, required=True, metadata={
+        "description": "per account, over all its keys"})
     max_active = fields.Nested(CountedLimitSchema, required=True)
     max_queued = fields.Nested(CountedLimitSchema, required=True)
     cpu_seconds_per_run = fields.Integer(required=True)
