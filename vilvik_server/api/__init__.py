@@ -42,7 +42,10 @@ def init_app(app):
         OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": True},
         API_SPEC_OPTIONS={
             "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
-                                    "Authenticate with `Authorization: Bearer <key>`."},
+                                    "Authenticate with `Authorization: Bearer <key>` (**Authorize** above; a "
+                                    "key comes from the website's API keys page, or `instance/dev-api-key` "
+                                    "on a development server).\n\n[The website](/) · [The docs](/docs) · "
+                                    "[OpenAPI document](/api/v1/openapi.json)"},
             # Relative: the playground calls the host it was loaded from, whatever name that is.
             "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],
@@ -50,9 +53,9 @@ def init_app(app):
         },
     )
     api = _Api(app)
-    from . import credits, events, experiments, keys, quick, results, service, submissions, webhooks
+    from . import credits, events, experiments, keys, quick, results, state, submissions, webhooks
 
-    for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, service):
+    for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, state):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(PREFIX):

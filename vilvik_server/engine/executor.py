@@ -250,7 +250,7 @@ class Executor:
     def _store_outcome(self, row, outcome):
         submission_id = row["id"]
         with self.db.transaction() as conn:
-            if outcome.status == "requeue":
+            if outcome.requeue:
                 submission_store.requeue(conn, submission_id, attempt=row["attempts"])
                 log.info("submission %s: re-queued (server stopping)", submission_id)
                 return
