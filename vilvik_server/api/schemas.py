@@ -10,8 +10,9 @@ import copy
 from marshmallow import INCLUDE, Schema, fields, post_dump, validate
 
 from ..domain import inputs
-from ..domain.ga_params import (CROSSOVER_TYPES, GENE_TYPE_NAMES, MUTATION_TYPES, PARAM_DEFAULTS,
-                                PARENT_SELECTION_TYPES, GAParamsSchema)
+from ..domain.ga_fields import CROSSOVER_TYPES, MUTATION_TYPES, PARENT_SELECTION_TYPES
+from ..domain.ga_params import PARAM_DEFAULTS, GAParamsSchema
+from ..domain.ga_types import GENE_TYPE_NAMES
 from ..domain.inputs import RunLimitsSchema
 from ..domain.scopes import SCOPES
 from ..domain.statuses import STATUSES
