@@ -196,3 +196,39 @@ def test_a_worker_without_the_whole_sandbox_takes_no_tasks_and_says_why(tmp_path
     assert user.get("/health").json()["executor"]["workers"] == 0
     assert user.get(f"/submissions/{job['id']}").json()["status"] == "queued"
     assert broker.client().llen("vilvik") == 0
+
+
+def test_a_forged_report_on_the_broker_is_checked_like_a_jobs_report_and_charges_nothing(tmp_path, broker):
+    server = control_plane(tmp_path / "instance", broker.url, LEASE_SECONDS=60).start()
+    user = user_of(server)
+    client = broker.client()
+    client.hset("vilvik:workers", "evil@test/1", json.dumps({
+        "node": "evil@test", "pid": 1, "seen": time.time(), "running": None, "accepting": True,
+        "sandbox": {"mode": "full", "missing": []}}))
+    job = user.submit(QUICK, num_generations=5, sol_per_pop=4, num_genes=3)
+    deadline = time.monotonic() + 10
+    while db_row(server, job["id"]) != ("running", 1):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    def forge(**message):
+        client.xadd("vilvik:reports", {"m": json.dumps(dict(message, id=job["id"], attempt=1, worker="evil@test/1"))})
+
+    forge(type="progress", generations_completed=10 ** 6, best_fitness=1.0, mean_fitness=1.0)  # past num_generations
+    forge(type="outcome", status="succeeded", error=None, logs="", sandbox=[], progress=None, versions=None,
+          usage={"cpu_seconds": 1e9, "wall_seconds": 1.0},  # more CPU than the run may use: refused
+          result={"best_solution": [1, 2, 3], "best_solution_fitness": 6, "best_solution_idx": 0,
+                  "best_solution_generation": 0, "generations_completed": 5, "best_fitness_per_generation": [6] * 6,
+                  "mean_fitness_per_generation": [6] * 6, "last_generation_fitness": [6] * 4,
+                  "population": [[1, 2, 3]] * 4, "stopped": False,
+                  "random_state": {"numpy": ["MT19937", [0] * 624, 624, 0, 0.0],
+                                   "python": [3, [0] * 624 + [624], None]}})
+    submission = user.wait(job["id"], timeout=60)
+    assert submission["status"] == "failed"
+    assert submission["error"]["code"] == "internal_error"
+    assert submission["progress"]["generations_completed"] == 0
+    assert submission["credits_charged"] == 0
+    assert user.get("/results", params={"submission_id": job["id"]}).json()["data"] == []
+    log = server.read_log()
+    assert "dropped invalid progress from evil@test/1" in log
+    assert "the outcome from evil@test/1 is invalid: outcome: usage.cpu_seconds out of range" in log

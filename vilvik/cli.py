@@ -127,6 +127,8 @@ def experiment_commands(parser, common):
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="draw the live progress line on stderr (default: when stderr is a terminal)")
     actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument("id")
+    actions.add_parser("list", parents=[common], help="your experiments, newest first").add_argument(
+        "--limit", type=int, default=20, help="show at most this many (default 20)")
     actions.add_parser("cancel", parents=[common], help="cancel an experiment's queued and running runs") \
         .add_argument("id")
     history = actions.add_parser("history", parents=[common], help="per cell and generation: the runs' best fitness "
@@ -423,6 +425,15 @@ def cmd_experiment(client, args):
         experiment = client.experiments.cancel(args.id)
     elif args.action == "history":
         sys.stdout.write(client.experiments.history_csv(args.id))
+        return OK
+    elif args.action == "list":
+        found = []
+        for experiment in client.experiments.list(limit=min(max(args.limit, 1), 100)):
+            if len(found) >= args.limit:
+                break
+            found.append(experiment)
+        _emit(args, [e.raw for e in found], "\n".join(_experiment_summary(e).splitlines()[0] + f"  {e.name or ''}"
+                                                      for e in found))
         return OK
     else:
         experiment = client.experiments.get(args.id)
