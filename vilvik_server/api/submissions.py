@@ -5,13 +5,13 @@ import re
 from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 
-from .. import billing, errors, lifecycle, submitting
+from .. import billing, errors, lifecycle, progress_stream, submitting
 from ..auth import require_scope
-from ..idempotency import idempotent
-from .. import progress_stream
-from ..domain import represent, urls
-from ..http import public_url
 from ..clock import parse_time, rfc3339
+from ..domain import represent, urls
+from ..domain.statuses import Status
+from ..http import public_url
+from ..idempotency import idempotent
 from ..money import micros_to_credits
 from ..store import submissions as submission_store
 from . import responses
@@ -94,7 +94,7 @@ class SubmissionCancel(MethodView):
     def post(self, submission_id):
         """Cancel: a queued run never starts and costs nothing; a running one stops within a second."""
         row = lifecycle.cancel(current_app.extensions["vilvik"], g.account_id, submission_id)
-        if row["status"] == "running":
+        if row["status"] == Status.RUNNING:
             return represent.submission(row, public_url()), 202
         return represent.submission(row, public_url())
 
