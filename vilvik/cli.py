@@ -417,7 +417,8 @@ def cmd_experiment(client, args):
         experiment = client.experiments.create(_read_job(args), repeats=args.repeats, seeds=args.seeds,
                                                seed=args.seed, grid=dict(args.grid) or None, name=args.name)
         if not args.wait:
-            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs")
+            cost = f"; may cost up to {experiment.credits_reserved} credits" if experiment.credits_reserved else ""
+            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs{cost}")
             return OK
         show = args.progress if args.progress is not None else sys.stderr.isatty()
         experiment.wait(timeout=args.timeout, poll_interval=args.poll_interval, progress=show)
