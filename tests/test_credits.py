@@ -72,6 +72,23 @@ def test_past_max_queued_it_answers_concurrency_limit(app, client, owner):
     assert client.get("/api/v1/account", headers=owner.headers).get_json()["credits"]["reserved"] == 2.0
 
 
+def test_the_queue_is_counted_per_account_and_only_up_to_max_queued(app, client, owner, stranger):
+    settings = app.extensions["vilvik"].settings
+    settings["MAX_QUEUED"] = 3
+    for _ in range(3):
+        assert client.post("/api/v1/submissions", json=BODY, headers=owner.headers).status_code == 202
+    # Another account's queue is its own.
+    assert client.post("/api/v1/submissions", json=BODY, headers=stranger.headers).status_code == 202
+    settings["MAX_QUEUED"] = 2  # lowered below what is queued: still refused, counting stops at the ceiling
+    error = client.post("/api/v1/submissions", json=BODY, headers=owner.headers).get_json()["error"]
+    assert error["code"] == "concurrency_limit"
+    assert error["details"] == {"queued": 2, "max_queued": 2}
+    cancelled = client.get("/api/v1/submissions", headers=owner.headers).get_json()["data"][0]["id"]
+    assert client.post(f"/api/v1/submissions/{cancelled}/cancel", headers=owner.headers).status_code == 200
+    settings["MAX_QUEUED"] = 3  # a cancelled submission no longer counts
+    assert client.post("/api/v1/submissions", json=BODY, headers=owner.headers).status_code == 202
+
+
 @pytest.fixture(scope="module")
 def money_server(tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("money") / "instance",

@@ -25,6 +25,17 @@ def test_it_logs_in_with_the_right_password_and_goes_where_the_visitor_was_going
     assert client.get("/credits").status_code == 200
 
 
+def test_the_api_neither_reads_nor_sets_the_website_session(client, web_owner):
+    assert client.get("/").status_code == 200  # the cookie logs in a page
+    response = client.get("/api/v1/submissions")
+    assert response.status_code == 401  # but never the API
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+    response = client.get("/api/v1/submissions", headers={"Authorization": f"Bearer {web_owner.key}"})
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+    assert client.get("/").status_code == 200  # and the API did not end the page's session
+
+
 def test_the_session_cookie_is_httponly_and_samesite_lax(app, client, owner):
     set_password(app, owner)
     client.get("/login")

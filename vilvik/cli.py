@@ -127,6 +127,8 @@ def experiment_commands(parser, common):
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="draw the live progress line on stderr (default: when stderr is a terminal)")
     actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument("id")
+    actions.add_parser("list", parents=[common], help="your experiments, newest first").add_argument(
+        "--limit", type=int, default=20, help="show at most this many (default 20)")
     actions.add_parser("cancel", parents=[common], help="cancel an experiment's queued and running runs") \
         .add_argument("id")
     history = actions.add_parser("history", parents=[common], help="per cell and generation: the runs' best fitness "
@@ -233,12 +235,20 @@ def _read_job(args):
 def _follow(client, args, submission):
     """Print the accepted submission, or wait for it (--wait) and print how it ended."""
     if not args.wait:
-        _emit(args, submission.raw, f"{submission.id} {submission.status}")
+        cost = f"; may cost up to {submission.credits_reserved} credits" if submission.credits_reserved else ""
+        if submission.credits_estimate is not None:
+            cost += f" (about {submission.credits_estimate})"
+        _emit(args, submission.raw, f"{submission.id} {submission.status}{cost}")
         return OK
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     submission.wait(timeout=args.timeout, poll_interval=args.poll_interval,
                     cancel_on_timeout=args.cancel_on_timeout, progress=show)
-    _emit(args, submission.raw, _summary(submission))
+    text = _summary(submission)
+    if not args.json and submission.status in ("succeeded", "cancelled"):
+        result = client.results.for_submission(submission.id)
+        if result is not None:
+            text += "\n" + "\n".join(f"{k:<21}{v}" for k, v in _answer_rows(result))
+    _emit(args, submission.raw, text)
     return OK if submission.status == "succeeded" else RUN_FAILED
 
 
@@ -250,6 +260,8 @@ def _details(submission):
     lines = []
     if submission.progress is not None:
         lines.append(format_progress(submission).split("] ", 1)[-1])
+    if submission.stop_reason:
+        lines.append(f"ended: {_ended(submission)}")
     if submission.credits_charged is not None:
         lines.append(f"credits charged: {submission.credits_charged}")
     if submission.error is not None:
@@ -259,8 +271,46 @@ def _details(submission):
     return lines
 
 
+STOP_REASONS = {"num_generations": "all {n} generations ran", "stop_criteria": "a stop criterion was reached ({c})",
+                "cancelled": "cancelled", "cpu_limit": "it reached its CPU-time limit",
+                "wall_limit": "it reached its wall-clock limit", "memory_limit": "it reached its memory limit",
+                "error": "it failed"}
+
+
+def _ended(submission):
+    text = STOP_REASONS.get(submission.stop_reason, submission.stop_reason)
+    total = submission.progress.num_generations if submission.progress else "?"
+    return text.format(n=total, c=submission.stop_criterion or "stop_criteria")
+
+
+def _answer_rows(result):
+    """The best solution and its fitness, and a quick problem's readable answer first."""
+    rows = []
+    interpretation = result.interpretation
+    if isinstance(interpretation, dict) and (interpretation.get("summary") or interpretation.get("text")):
+        rows.append(("answer", interpretation.get("summary") or interpretation.get("text")))
+    elif interpretation not in (None, {}):
+        rows.append(("answer", json.dumps(interpretation)))
+    rows += [("best fitness", result.best_solution_fitness), ("best solution", result.best_solution)]
+    return rows
+
+
 def cmd_submit(client, args):
-    return _follow(client, args, client.submissions.create(**_read_job(args)))
+    job = _read_job(args)
+    if args.quick and not job.get("problem_params"):
+        job["problem_params"] = _example(client, args)
+    return _follow(client, args, client.submissions.create(**job))
+
+
+def _example(client, args):
+    """A quick problem's example parameters (what `--quick NAME` runs when given no --param)."""
+    for problem in client.quick.problems():
+        if problem.name == args.quick:
+            if not args.json:
+                print(f"no --param given: using {problem.name}'s example {json.dumps(problem.example)}",
+                      file=sys.stderr)
+            return problem.example or {}
+    return {}  # an unknown name: the server says which names it knows
 
 
 def cmd_continue(client, args):
@@ -292,8 +342,7 @@ def cmd_results(client, args):
     if args.csv:
         sys.stdout.write(client.results.csv(result.id))
         return OK
-    rows = [("result", result.id), ("submission", result.submission_id),
-            ("best fitness", result.best_solution_fitness), ("best solution", result.best_solution),
+    rows = [("result", result.id), ("submission", result.submission_id), *_answer_rows(result),
             ("found in generation", result.best_solution_generation),
             ("generations", result.generations_completed), ("credits charged", result.credits_charged)]
     _emit(args, result.raw, "\n".join(f"{k:<21}{v}" for k, v in rows))
@@ -338,9 +387,26 @@ def cmd_account(client, args):
 
 def cmd_problems(client, args):
     problems = client.quick.problems()
-    _emit(args, [p.raw for p in problems],
-          "\n".join(f"{p.name:<20} {p.title or p.description or ''}" for p in problems))
+    _emit(args, [p.raw for p in problems], "\n\n".join(_problem_text(p) for p in problems))
     return OK
+
+
+def _problem_text(problem):
+    """A problem's name and title, each parameter with its type and help, and a command that runs its example."""
+    lines = [f"{problem.name} — {problem.title or ''}".rstrip(" —")]
+    schema = problem.params_schema or {}
+    required = set(schema.get("required") or [])
+    for name, spec in (schema.get("properties") or {}).items():
+        kind = spec.get("type", "")
+        if kind == "array":
+            kind = f"list of {(spec.get('items') or {}).get('type', 'values')}"
+        flag = "" if name in required else ", optional"
+        lines.append(f"  {name} ({kind}{flag}): {spec.get('description', '')}".rstrip(": "))
+    if problem.example:
+        params = " ".join(f"--param {k}={json.dumps(v, separators=(',', ':'))}" for k, v in problem.example.items())
+        lines.append(f"  example: vilvik submit --quick {problem.name} {params} --wait")
+        lines.append(f"           (or just: vilvik submit --quick {problem.name} --wait)")
+    return "\n".join(lines)
 
 
 def cmd_experiment(client, args):
@@ -351,7 +417,8 @@ def cmd_experiment(client, args):
         experiment = client.experiments.create(_read_job(args), repeats=args.repeats, seeds=args.seeds,
                                                seed=args.seed, grid=dict(args.grid) or None, name=args.name)
         if not args.wait:
-            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs")
+            cost = f"; may cost up to {experiment.credits_reserved} credits" if experiment.credits_reserved else ""
+            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs{cost}")
             return OK
         show = args.progress if args.progress is not None else sys.stderr.isatty()
         experiment.wait(timeout=args.timeout, poll_interval=args.poll_interval, progress=show)
@@ -359,6 +426,15 @@ def cmd_experiment(client, args):
         experiment = client.experiments.cancel(args.id)
     elif args.action == "history":
         sys.stdout.write(client.experiments.history_csv(args.id))
+        return OK
+    elif args.action == "list":
+        found = []
+        for experiment in client.experiments.list(limit=min(max(args.limit, 1), 100)):
+            if len(found) >= args.limit:
+                break
+            found.append(experiment)
+        _emit(args, [e.raw for e in found], "\n".join(_experiment_summary(e).splitlines()[0] + f"  {e.name or ''}"
+                                                      for e in found))
         return OK
     else:
         experiment = client.experiments.get(args.id)

@@ -35,7 +35,10 @@ class Submission(VilvikObject):
     usage: dict | None = field(default=None, repr=False)
     limits: dict | None = field(default=None, repr=False)
     credits_reserved: float | None = None
+    credits_estimate: float | None = field(default=None, repr=False)
     credits_charged: float | None = None
+    stop_reason: str | None = None
+    stop_criterion: str | None = field(default=None, repr=False)
     error: RunError | None = None
     metadata: dict | None = field(default=None, repr=False)
     generated: dict | None = field(default=None, repr=False)

@@ -15,7 +15,7 @@ GENE_TYPES = {
 }
 
 # Every pygad.GA keyword the stored parameters may hold (callables are added by the caller);
-# the same names as vilvik_server.api.ga_params.PARAM_NAMES, which this module cannot import.
+# the same names as vilvik_server.domain.ga_params.PARAM_NAMES, which this module cannot import.
 GA_PARAM_NAMES = frozenset((
     "num_generations", "num_parents_mating", "sol_per_pop", "num_genes", "initial_population",
     "init_range_low", "init_range_high", "gene_type", "gene_space", "gene_categorical",

@@ -39,7 +39,7 @@ def check_accepting(services):
 
 def check_queue_room(conn, settings, account_id):
     """429 when the account already waits on MAX_QUEUED entries (an experiment's queued runs count once)."""
-    queued = submission_store.queued_entries(conn, account_id)
+    queued = submission_store.queued_entries(conn, account_id, up_to=settings["MAX_QUEUED"])
     if queued >= settings["MAX_QUEUED"]:
         raise errors.ConcurrencyLimit(
             f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",

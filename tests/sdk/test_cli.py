@@ -175,3 +175,31 @@ def test_python_dash_m_vilvik_runs_the_cli(live_server, api_user):
 def test_problems_lists_the_quick_catalogue(env, capsys):
     code, out, err = run(capsys, "problems", "--json")
     assert code == cli.OK and all(problem["name"] for problem in json.loads(out))
+
+
+def test_submit_wait_ends_with_the_best_solution_its_fitness_and_why_it_ended(env, job, capsys):
+    code, out, _ = run(capsys, "submit", job, "--wait", "--no-progress")
+    assert code == cli.OK
+    assert "ended: all 5 generations ran" in out
+    best = [line for line in out.splitlines() if line.startswith(("best fitness", "best solution"))]
+    assert len(best) == 2 and best[1].split(None, 2)[2].startswith("[")
+
+
+def test_quick_without_params_runs_the_problems_example_and_prints_its_answer(env, capsys):
+    code, out, err = run(capsys, "submit", "--quick", "one_max", "--set", "num_generations=20", "--wait",
+                         "--no-progress")
+    assert code == cli.OK, err
+    assert "using one_max's example" in err
+    answer = [line for line in out.splitlines() if line.startswith("answer")]
+    assert answer, out
+    submission_id = out.split()[0]
+    code, out, _ = run(capsys, "results", submission_id)
+    assert code == cli.OK and any(line.startswith("answer") for line in out.splitlines())
+
+
+def test_problems_shows_each_problems_parameters_and_a_runnable_example(env, capsys):
+    code, out, _ = run(capsys, "problems")
+    assert code == cli.OK
+    block = out.split("\n\n")[[b.split()[0] for b in out.split("\n\n")].index("subset_sum")]
+    assert "  numbers (list of" in block and "  target (" in block
+    assert "example: vilvik submit --quick subset_sum --param numbers=[267," in block

@@ -14,6 +14,8 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+    __hash__ = str.__hash__  # Enum hashes the member's name: a "failed" key must find Status.FAILED
+
     def __str__(self):
         return self.value
 
@@ -22,7 +24,7 @@ class Status(str, enum.Enum):
         return self in TERMINAL
 
 
-TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+TERMINAL = tuple(status.value for status in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED))
 STATUSES = tuple(status.value for status in Status)
 
 
@@ -33,6 +35,8 @@ class DeliveryStatus(str, enum.Enum):
     SENDING = "sending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+    __hash__ = str.__hash__
 
     def __str__(self):
         return self.value

@@ -1,6 +1,8 @@
 """Why a run ended, in words a user can act on (the submission's `stop_reason`)."""
 import json
 
+from .statuses import TERMINAL
+
 REASONS = ("num_generations", "stop_criteria", "cancelled", "cpu_limit", "wall_limit", "memory_limit", "error")
 
 TEXT = {
@@ -37,7 +39,7 @@ def of_outcome(status, error, result, params, usage, limits):
 def of_row(row):
     """(stop_reason, stop_criterion) as stored; derived for a terminal row that has none; (None, None) before."""
     status = row["status"]
-    if status not in ("succeeded", "failed", "cancelled"):
+    if status not in TERMINAL:
         return None, None
     keys = row.keys()
     if "stop_reason" in keys and row["stop_reason"]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from vilvik_sandbox import channel
 
+from ..domain.statuses import Status
 from . import report
 from .zygote import ZygoteUnavailable
 
@@ -27,7 +28,9 @@ CANCEL_GRACE = 0.7  # seconds a cancelled run has to stop at a generation bounda
 
 @dataclass
 class Outcome:
-    status: str  # succeeded | failed | cancelled | requeue
+    """How a run ended (status: succeeded, failed or cancelled), or that it did not end (requeue)."""
+
+    status: Status | None  # None only with requeue
     error: dict | None = None
     result: dict | None = None
     usage: dict = field(default_factory=dict)
@@ -35,6 +38,21 @@ class Outcome:
     logs: str = ""
     progress: tuple | None = None  # (generations_completed, best_fitness) last seen
     reaped: bool = True  # False: the job's end was never confirmed, so its slot stays out of use
+    requeue: bool = False  # stopped by a shutdown before it ended: it goes back to the queue, with no ending
+
+    @classmethod
+    def interrupted(cls):
+        """A run the server stopped to run again later (its shutdown grace ran out)."""
+        return cls(None, requeue=True)
+
+
+@dataclass(frozen=True)
+class FinalReport:
+    """The job's last line, checked: its result or the error it failed with, and what it printed."""
+
+    result: dict | None = None
+    error: dict | None = None
+    logs: str = ""
 
 
 @dataclass
@@ -69,7 +87,7 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
             theirs.close()
     except ZygoteUnavailable as exc:
         ours.close()
-        return Outcome("failed", {"code": "internal_error", "message": f"the sandbox is unavailable: {exc}"})
+        return Outcome(Status.FAILED, {"code": "internal_error", "message": f"the sandbox is unavailable: {exc}"})
     reading = _Reading(spec["params"], on_progress)
     kill_error = None
     try:
@@ -139,7 +157,7 @@ class _Reading:
         self.params = params
         self.on_progress = on_progress
         self.layers = None
-        self.final = None  # ("result", body, logs) | ("error", error, logs)
+        self.final = None  # a FinalReport
         self.progress = None
 
     def take(self, line):
@@ -154,11 +172,11 @@ class _Reading:
                 generations, best, mean = report.check_progress(message, self.params)
             elif message["type"] == "result":
                 body, logs = report.check_result(message, self.params)
-                self.final = ("result", body, logs)
+                self.final = FinalReport(result=body, logs=logs)
                 return
             elif message["type"] == "error":
                 error, logs = report.check_error(message)
-                self.final = ("error", error, logs)
+                self.final = FinalReport(error=error, logs=logs)
                 return
             else:
                 raise report.MalformedReport(f"unknown report type {report.clean_text(message['type'][:40])!r}")
@@ -245,35 +263,33 @@ def _check_line_length(line, max_line):
 
 def _decide(reading, exit_report, kill_error, stop, limits):
     if stop.reason == "shutdown":
-        return Outcome("requeue")
+        return Outcome.interrupted()
     if stop.reason == "cancel" and not _ended_by_itself(reading, kill_error):
-        final = reading.final if reading.final and reading.final[0] == "result" else None
-        return Outcome("cancelled", result=final[1] if final else None, logs=final[2] if final else "")
+        final = reading.final if reading.final and reading.final.result is not None else FinalReport()
+        return Outcome(Status.CANCELLED, result=final.result, logs=final.logs)
     if kill_error:
-        return Outcome("failed", kill_error)
+        return Outcome(Status.FAILED, kill_error)
     if exit_report.get("op") != "exited":
-        return Outcome("failed", {"code": "internal_error", "message": "the sandbox lost this run"})
+        return Outcome(Status.FAILED, {"code": "internal_error", "message": "the sandbox lost this run"})
     if reading.layers is None:
-        return Outcome("failed", {"code": "internal_error", "message": "the sandbox could not start this run"})
+        return Outcome(Status.FAILED, {"code": "internal_error", "message": "the sandbox could not start this run"})
     payload_signal = _payload_signal(exit_report)
     if payload_signal is not None:
-        return Outcome("failed", _signal_error(payload_signal, exit_report, limits))
+        return Outcome(Status.FAILED, _signal_error(payload_signal, exit_report, limits))
     if reading.final is None:
         code = exit_report.get("exit_code")
-        return Outcome("failed", {"code": "fitness_error",
+        return Outcome(Status.FAILED, {"code": "fitness_error",
                                   "message": f"the run ended without a result (exit code {code})"})
-    kind, body, logs = reading.final
-    if kind == "error":
-        return Outcome("failed", body, logs=logs)
-    return Outcome("succeeded", result=body, logs=logs)
+    if reading.final.error is not None:
+        return Outcome(Status.FAILED, reading.final.error, logs=reading.final.logs)
+    return Outcome(Status.SUCCEEDED, result=reading.final.result, logs=reading.final.logs)
 
 
 def _ended_by_itself(reading, kill_error):
     """Did the run finish or fail on its own before a cancel reached it? Then that ending stands."""
     if kill_error is not None or reading.final is None:
         return False
-    kind, body, _logs = reading.final
-    return kind == "error" or not body["stopped"]
+    return reading.final.error is not None or not reading.final.result["stopped"]
 
 
 def _payload_signal(exit_report):
@@ -290,6 +306,7 @@ def _signal_error(signum, exit_report, limits):
     if signum == signal.SIGXCPU or (signum == signal.SIGKILL and exit_report["cpu_seconds"] >= cpu_limit - 0.05):
         return {"code": "timeout", "message": f"the run exceeded its CPU limit of {cpu_limit} seconds"}
     if signum == signal.SIGSYS:
-        return {"code": "sandbox_violation", "message": "the run attempted a forbidden operation"}
+        return {"code": "sandbox_violation", "message": "the run attempted an operation the sandbox forbids: "
+                "networking, new processes and shell commands are off inside jobs; see /docs/sandbox#the-seccomp-policy"}
     name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)
     return {"code": "fitness_error", "message": f"the run was killed by {name}"}

@@ -7,12 +7,13 @@ fails with `sandbox_violation`. CPU and memory figures come from the worker's zy
 """
 import math
 
+from ..domain.statuses import TERMINAL as STATUSES
 from . import report
 from .job import Outcome
 
 MAX_MESSAGE_BYTES = 64 << 20
-STATUSES = ("succeeded", "failed", "cancelled")
-ERROR_CODES = report.USER_ERROR_CODES + ("timeout", "sandbox_violation", "internal_error", "worker_lost")
+ERROR_CODES = report.USER_ERROR_CODES + ("timeout", "invalid_report", "sandbox_violation", "internal_error",
+                                        "worker_lost")
 USAGE_SLACK_SECONDS = 5.0
 
 

@@ -1,10 +1,11 @@
 """Experiments: the experiment rows, their runs (batched inserts) and the runs' compact statistics."""
 import json
 
-from ..ids import new_id, now
+from ..domain.statuses import TERMINAL
+from ..clock import now
+from ..ids import new_id
 from .pages import fetch_page
 
-TERMINAL = ("succeeded", "failed", "cancelled")
 _RUN_COLUMNS = ("id", "account_id", "name", "type", "status", "params", "fitness_func", "fitness_func_entry",
                 "metadata", "limits", "problem", "problem_params", "webhook_url", "webhook_events", "created_at",
                 "reserved_micros", "experiment_id")

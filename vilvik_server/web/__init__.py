@@ -30,6 +30,7 @@ def init_app(app):
         SESSION_COOKIE_SECURE=settings["PUBLIC_URL"].startswith("https://"),
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
+    app.session_interface = session.PagesOnlySessions()
     blueprints = (login_views.blp, account_views.blp, submission_views.blp, experiment_views.blp, webhook_views.blp,
                   docs_views.blp)
     for blueprint in blueprints:

@@ -9,9 +9,21 @@ import hashlib
 import hmac
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..store import accounts as account_store
+
+class PagesOnlySessions(SecureCookieSessionInterface):
+    """The signed cookie session, opened for pages only: the API authenticates every request
+    with its Bearer key and never reads or sets a cookie, so its requests get Flask's null
+    session (empty; writing to it raises) without building a signing serializer."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
 
 # Compared against when the email is unknown, so an unknown email takes as long as a wrong password.
 _DUMMY_HASH = None

@@ -1,13 +1,14 @@
-"""/health and /account: the server's and the caller's state."""
+"""/health and /account: the server's and the caller's state (the OpenAPI tag keeps its name, "service")."""
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import __version__, ratelimit, runs_jobs
 from ..auth import authenticate
-from ..ids import micros_to_credits, rfc3339
+from ..clock import rfc3339
+from ..money import micros_to_credits
 from ..store import accounts as account_store
 from ..store import submissions as submission_store
+from .openapi import Blueprint, operation
 from .schemas import AccountSchema, HealthSchema
 
 blp = Blueprint("service", __name__, description="Health and account.")
@@ -15,7 +16,7 @@ blp = Blueprint("service", __name__, description="Health and account.")
 
 @blp.route("/health")
 class Health(MethodView):
-    @blp.doc(security=[])
+    @operation("get_health", public=True)
     @blp.response(200, HealthSchema)
     def get(self):
         """Is the server up; how long is the queue; which sandbox runs jobs (no auth)."""
@@ -29,6 +30,7 @@ class Health(MethodView):
 
 @blp.route("/account")
 class Account(MethodView):
+    @operation("get_account")
     @blp.response(200, AccountSchema)
     def get(self):
         """Your account: credits, and each limit with what is used of it."""
@@ -62,6 +64,7 @@ class Account(MethodView):
                 "num_genes": settings["MAX_NUM_GENES"],
                 "evaluations_per_run": settings["MAX_EVALUATIONS"],
                 "fitness_func_bytes": settings["MAX_FITNESS_SOURCE_BYTES"],
+                "runs_per_experiment": settings["MAX_EXPERIMENT_RUNS"],
                 "body_bytes": settings["MAX_BODY_BYTES"],
             },
             "price": {"credits_per_cpu_second": settings["CREDITS_PER_CPU_SECOND"],
