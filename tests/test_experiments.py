@@ -14,6 +14,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from conftest import SANDBOX_ALLOW_DEGRADED, Account
+from test_webhooks import receiver  # noqa: F401 - the fixture
 from vilvik_server import create_app
 from vilvik_server.store import experiments as experiment_store
 from vilvik_server.store import submissions as submission_store
@@ -135,6 +136,7 @@ def test_more_runs_than_max_experiment_runs_is_quota_exceeded_naming_the_setting
     assert error["code"] == "quota_exceeded" and "MAX_EXPERIMENT_RUNS" in error["message"]
     assert error["details"] == {"quota": "MAX_EXPERIMENT_RUNS", "limit": 10, "requested": 12}
     assert accepted(client, owner, {"base": BASE, "repeats": 5, "grid": {"keep_elitism": [0, 1]}})["runs_total"] == 10
+    assert client.get(f"{API}/account", headers=owner.headers).get_json()["limits"]["runs_per_experiment"] == 10
 
 
 def test_every_runs_credits_are_reserved_at_accept_or_nothing_is_created(app, client, owner):
@@ -247,6 +249,35 @@ def test_cancelling_releases_every_queued_runs_credits_and_deleting_keeps_the_le
     assert counted(app, "SELECT count(*) FROM submissions") == 0
     assert counted(app, "SELECT count(*) FROM experiment_runs") == 0
     assert counted(app, "SELECT count(*) FROM credit_ledger") == ledger_rows == 1 + 8 + 8
+
+
+# -- webhooks -----------------------------------------------------------------------------------------
+
+def test_experiment_completed_is_signed_and_sent_once_to_endpoints_and_the_bases_webhook_url(
+        tmp_path, monkeypatch, receiver):
+    from test_webhooks import create_endpoint, make_app, send_all, verify
+
+    app = make_app(tmp_path, monkeypatch, WEBHOOK_RETRY_SCHEDULE="0,0,0")
+    client, owner = app.test_client(), Account(app, "hooks@example.com")
+    subscribed, everything, one_off = receiver(), receiver(), receiver()
+    only = create_endpoint(client, owner, subscribed.url, events=["experiment.completed"])
+    create_endpoint(client, owner, everything.url)
+    body = accepted(client, owner, {"base": dict(BASE, webhook_url=one_off.url), "repeats": 3})
+    cancelled = client.post(f"{API}/experiments/{body['id']}/cancel", headers=owner.headers).get_json()
+    client.post(f"{API}/experiments/{body['id']}/cancel", headers=owner.headers)  # again: no second event
+    send_all(app)
+    (request,) = subscribed.received
+    event = verify(only["secret"], request)
+    assert event["type"] == "experiment.completed"
+    assert event["data"]["experiment"]["id"] == body["id"]
+    assert event["data"]["experiment"]["counts"] == cancelled["counts"] == {
+        "queued": 0, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 3}
+    types = [json.loads(r["body"])["type"] for r in everything.received]
+    assert types.count("experiment.completed") == 1 and types.count("submission.cancelled") == 3
+    # The base's one-off webhook gets it too, signed with the account's default secret.
+    secret = client.get(f"{API}/webhooks/default/secret", headers=owner.headers).get_json()["secret"]
+    sent = [verify(secret, r) for r in one_off.received]
+    assert [e["type"] for e in sent].count("experiment.completed") == 1
 
 
 # -- running: statistics against the runs' own results -----------------------------------------

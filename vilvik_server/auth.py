@@ -5,6 +5,7 @@ import time
 from flask import current_app, g, request
 
 from . import errors, ratelimit
+from .clock import epoch
 from .domain.scopes import SCOPES
 from .store import keys as key_store
 
@@ -49,12 +50,7 @@ def require_scope(scope):
 
 def _touch(db, key):
     last = key["last_used_at"]
-    if last is None or time.time() - _epoch(last) > LAST_USED_RESOLUTION:
+    if last is None or time.time() - epoch(last) > LAST_USED_RESOLUTION:
         with db.transaction() as conn:
             key_store.touch(conn, key["id"])
 
-
-def _epoch(stamp):
-    from datetime import datetime
-
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -9,7 +9,7 @@ MIN_CHARGE and at most the reservation. Runs the server failed are refunded whol
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import errors
-from .ids import credits_to_micros, micros_to_credits
+from .money import credits_to_micros, micros_to_credits
 from .store import accounts as account_store
 from .store import submissions as submission_store
 

@@ -150,7 +150,7 @@ def cmd_create_key(args):
 
 
 def cmd_grant_credits(args):
-    from .ids import micros_to_credits
+    from .money import micros_to_credits
     from .store import accounts
 
     micros = _amount(args.amount)
@@ -177,7 +177,7 @@ def _account(conn, email):
 def _amount(text):
     from decimal import InvalidOperation
 
-    from .ids import credits_to_micros
+    from .money import credits_to_micros
 
     try:
         micros = credits_to_micros(text)
@@ -198,7 +198,8 @@ def cmd_worker(args):
 
 
 def cmd_list_accounts(args):
-    from .ids import micros_to_credits, rfc3339
+    from .clock import rfc3339
+    from .money import micros_to_credits
     from .store import accounts
 
     with _app().extensions["vilvik"].db.transaction() as conn:

@@ -105,18 +105,6 @@ def migrate(path):
         conn.close()
 
 
-def check_version(path):
-    """Refuse to serve a database that is missing, older or newer than this code."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        current, expected = schema_version(conn), len(migrations())
-    finally:
-        conn.close()
-    if current > expected:
-        raise DatabaseTooNew(f"database {path} is at schema version {current}, this server knows {expected}")
-    return current == expected
-
-
 def backup(path, target):
     """Copy the database at `path` to `target` while it is in use; returns the pages copied."""
     source = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)

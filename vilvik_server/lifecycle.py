@@ -5,18 +5,16 @@ import time
 from marshmallow import ValidationError
 
 from . import billing, errors, submitting
+from .clock import now
 from .domain.ga_params import PARAM_DEFAULTS, GAParamsSchema
+from .domain.inputs import PARAM_OVERRIDES
 from .engine import leases
 from .experiments import tracking as experiment_tracking
-from .ids import now
 from .store import results as result_store
 from .store import submissions as submission_store
 from .webhooks import events as webhook_events
 
 CANCEL_WAIT = 3.0  # seconds the cancel request waits to report the run's final status
-CONTINUE_OVERRIDES = ("stop_criteria", "mutation_probability", "mutation_percent_genes", "mutation_num_genes",
-                      "crossover_probability", "keep_elitism", "keep_parents", "K_tournament",
-                      "random_mutation_min_val", "random_mutation_max_val")
 
 
 def cancel(services, account_id, submission_id):
@@ -78,7 +76,7 @@ def continue_(services, account_id, parent_id, data):
     # default PyGAD clips quietly (K_tournament 3 with sol_per_pop 2) would be refused: leave defaults out.
     params = {name: value for name, value in json.loads(parent["params"]).items()
               if name not in PARAM_DEFAULTS or value != PARAM_DEFAULTS[name]}
-    params.update({name: value for name, value in data.items() if name in CONTINUE_OVERRIDES})
+    params.update({name: value for name, value in data.items() if name in PARAM_OVERRIDES})
     params["num_generations"] = data["num_generations"]
     try:
         loaded = GAParamsSchema().load(params)

@@ -15,7 +15,7 @@ import time
 from flask import Response, request, stream_with_context
 
 from . import errors
-from .ids import rfc3339
+from .clock import rfc3339
 from .store import submissions as submission_store
 
 POLL_INTERVAL = 0.1

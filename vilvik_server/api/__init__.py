@@ -38,9 +38,9 @@ def init_app(app):
         },
     )
     api = _Api(app)
-    from . import credits, events, experiments, keys, quick, results, service, submissions, webhooks
+    from . import credits, events, experiments, keys, quick, results, state, submissions, webhooks
 
-    for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, service):
+    for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, state):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(PREFIX):

@@ -12,7 +12,8 @@ from ..idempotency import idempotent
 from .. import progress_stream
 from ..domain import represent, urls
 from ..http import public_url
-from ..ids import micros_to_credits, parse_time, rfc3339
+from ..clock import parse_time, rfc3339
+from ..money import micros_to_credits
 from ..store import submissions as submission_store
 from . import responses
 from .schemas import (AcceptedSchema, ContinueSchema, SubmissionCreateSchema, SubmissionGetQuerySchema,

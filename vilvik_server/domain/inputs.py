@@ -96,6 +96,11 @@ class ContinueSchema(Schema):
     random_mutation_max_val = fields.Float()
 
 
+# What a continuation may change of its parent's PyGAD parameters (num_generations is its own count).
+PARAM_OVERRIDES = tuple(name for name in ContinueSchema._declared_fields
+                        if name in GAParamsSchema._declared_fields and name != "num_generations")
+
+
 class KeyCreateSchema(Schema):
     name = fields.String(load_default="", validate=validate.Length(max=100))
     scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,

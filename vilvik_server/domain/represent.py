@@ -1,14 +1,18 @@
 """Turning stored rows into the JSON bodies the API returns, with absolute URLs.
 
 One function per resource decides its JSON: the API's views, the website's pages and
-webhook payloads all show a resource through it (webhook resources: represent_webhooks.py). `public_url` is the server's
+webhook payloads all show a resource through it (webhook resources: represent_webhooks.py).
+The OpenAPI schemas in api/ describe these bodies; tests/test_representations.py fails
+when the two drift apart. `public_url` is the server's
 PUBLIC_URL (the caller knows it: a request's app, or the settings of a background loop).
 """
 import csv
 import io
 import json
 
-from ..ids import micros_to_credits, rfc3339
+from ..clock import rfc3339
+
+from ..money import micros_to_credits
 from . import stop_reason
 from .urls import result_url, status_url
 

@@ -6,7 +6,10 @@ import csv
 import io
 import json
 
-from ..ids import micros_to_credits, rfc3339
+from ..clock import rfc3339
+
+from ..money import micros_to_credits
+from .json_values import finite
 from .statuses import STATUSES as RUN_STATUSES
 from .urls import api_url
 
@@ -88,16 +91,3 @@ def history_csv(body, grid_names):
             writer.writerow([index, *values, point["generation"], cell["runs"], point["mean"], point["p10"],
                              point["p50"], point["p90"]])
     return out.getvalue()
-
-
-def finite(value):
-    """Non-finite floats as the API writes them ("Infinity", "-Infinity", "NaN"), so the body is JSON."""
-    if isinstance(value, float) and value != value:
-        return "NaN"
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    if isinstance(value, dict):
-        return {key: finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [finite(item) for item in value]
-    return value

@@ -1,7 +1,7 @@
 """Webhook endpoints, deliveries and events as the API shows them (see represent.py)."""
 import json
 
-from ..ids import now, rfc3339
+from ..clock import now, rfc3339
 
 
 def event(row):

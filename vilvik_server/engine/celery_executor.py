@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 
-from ..ids import rfc3339
+from ..clock import rfc3339
 from ..store import submissions as submission_store
 from ..webhooks import events as webhook_events
 from . import broker, job, leases, report, wire

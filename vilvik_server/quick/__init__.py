@@ -11,10 +11,10 @@
 The unknown-problem case is the caller's: ``build`` and ``interpret`` raise KeyError for it.
 """
 import copy
-import math
 
 from marshmallow import ValidationError
 
+from ..domain.json_values import finite
 from .fields import params_schema
 from .problems import ENTRY, PROBLEM_LIST, Problem, _genes
 
@@ -48,18 +48,9 @@ def interpret(problem: str, problem_params: dict, result: dict) -> dict:
     fitness = result.get("best_solution_fitness")
     if fitness is not None:
         reading["fitness"] = fitness
-    return _json_safe(reading)
+    return finite(reading)
 
 
-def _json_safe(value):
-    """Plain JSON: a non-finite number is written as the API writes it ("NaN", "Infinity", "-Infinity")."""
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def catalogue() -> list:

@@ -5,7 +5,8 @@ refund adds, a charge subtracts, a reserve moves credits into reserved_micros an
 a release moves them back. Every function here runs inside the caller's write
 transaction, so money moves together with the state it pays for.
 """
-from ..ids import new_id, now
+from ..clock import now
+from ..ids import new_id
 from .pages import fetch_page
 
 
@@ -81,11 +82,6 @@ def release(conn, account_id, micros, submission_id, kind="release", note=""):
 
 def ledger_page(conn, account_id, cursor=None, limit=20):
     return fetch_page(conn, "SELECT * FROM credit_ledger WHERE account_id = ? {cursor}", [account_id], cursor, limit)
-
-
-def ledger_sum(conn, account_id):
-    return conn.execute("SELECT coalesce(sum(amount_micros), 0) FROM credit_ledger WHERE account_id = ?",
-                        (account_id,)).fetchone()[0]
 
 
 def _record(conn, account_id, kind, micros, available_after, submission_id, note):

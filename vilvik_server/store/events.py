@@ -1,5 +1,5 @@
 """Events: what happened to an account's submissions, kept as the exact JSON webhooks send."""
-from ..ids import now
+from ..clock import now
 from .pages import fetch_page
 
 

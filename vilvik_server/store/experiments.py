@@ -2,7 +2,8 @@
 import json
 
 from ..domain.statuses import TERMINAL
-from ..ids import new_id, now
+from ..clock import now
+from ..ids import new_id
 from .pages import fetch_page
 
 _RUN_COLUMNS = ("id", "account_id", "name", "type", "status", "params", "fitness_func", "fitness_func_entry",

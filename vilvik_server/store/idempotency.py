@@ -2,7 +2,7 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-from ..ids import now
+from ..clock import now
 
 
 def claim(conn, account_id, key, request_hash):

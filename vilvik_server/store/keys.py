@@ -2,7 +2,9 @@
 import hashlib
 import secrets
 
-from ..ids import new_id, now
+from ..clock import now
+
+from ..ids import new_id
 from .pages import fetch_page
 
 SECRET_PREFIX = "vk_"

@@ -1,7 +1,9 @@
 """Results: one per succeeded run, stored as the JSON document the API shows."""
 import json
 
-from ..ids import new_id, now
+from ..clock import now
+
+from ..ids import new_id
 from .pages import fetch_page
 
 

@@ -2,7 +2,8 @@
 import json
 
 from ..domain.statuses import TERMINAL  # noqa: F401 - where the callers look for it
-from ..ids import new_id, now
+from ..clock import now
+from ..ids import new_id
 from .pages import fetch_page
 
 MAX_ATTEMPTS = 2  # a run lost twice with its server is failed with worker_lost

@@ -7,7 +7,9 @@ delivery was reclaimed cannot overwrite the newer attempt.
 """
 import json
 
-from ..ids import new_id, now
+from ..clock import now
+
+from ..ids import new_id
 from .pages import fetch_page
 
 ENDPOINT_FIELDS = ("url", "events", "description", "enabled")

@@ -7,7 +7,8 @@ from ..domain import represent
 from ..domain.inputs import KeyCreateSchema
 from ..domain.scopes import SCOPES
 from ..http import public_url
-from ..ids import micros_to_credits, rfc3339
+from ..clock import rfc3339
+from ..money import micros_to_credits
 from ..store import accounts as account_store
 from ..store import keys as key_store
 from ..store import submissions as submission_store

@@ -9,7 +9,7 @@ from ..domain import represent_experiments
 from ..domain.experiment_inputs import ExperimentCreateSchema
 from ..experiments import control, fanout, reading
 from ..http import public_url
-from ..ids import micros_to_credits
+from ..money import micros_to_credits
 from ..store import experiments as experiment_store
 from ..store import submissions as submission_store
 from . import band_chart, forms

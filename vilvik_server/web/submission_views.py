@@ -9,7 +9,7 @@ from ..domain import represent
 from ..domain.inputs import ContinueSchema, SubmissionCreateSchema
 from ..domain.statuses import STATUSES
 from ..http import public_url
-from ..ids import micros_to_credits
+from ..money import micros_to_credits
 from ..store import results as result_store
 from ..store import submissions as submission_store
 from . import chart, forms

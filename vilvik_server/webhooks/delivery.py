@@ -7,7 +7,8 @@ account at most WEBHOOK_IN_FLIGHT_PER_ACCOUNT, so slow receivers hold at most th
 many threads and other accounts' events keep flowing. Each attempt is a POST with
 `requests` (redirects not followed) through the SSRF guard, with a hard deadline of
 WEBHOOK_TIMEOUT_SECONDS for the whole attempt (connecting, sending, the answer): a
-receiver that trickles its answer is cut off then, not after each slow read; its outcome is stored in one transaction with the delivery's next state:
+receiver that trickles its answer is cut off then, not after each slow read. Its outcome
+is stored in one transaction with the delivery's next state:
 succeeded on a 2xx; failed on 410 Gone (which also disables the endpoint), on a
 refused target, or when WEBHOOK_RETRY_SCHEDULE is used up; otherwise pending again
 after the schedule's next delay with jitter (or the receiver's Retry-After on
@@ -27,8 +28,8 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from .. import __version__, claim_loop, config
-from ..ids import now
+from .. import __version__, claim_loop
+from ..clock import now
 from ..store import events as event_store
 from ..store import webhooks as webhook_store
 from . import guard, signing
@@ -62,14 +63,13 @@ class Deliverer:
         self.per_account = settings.get("WEBHOOK_IN_FLIGHT_PER_ACCOUNT", workers)
         self._in_flight_accounts = collections.Counter()  # account -> deliveries being sent
         self.db = db
-        # A default is stored as written ("5,300,..."); parse it as the setting parses a given value.
-        self.schedule = config.SETTINGS_BY_NAME["WEBHOOK_RETRY_SCHEDULE"].parse(settings["WEBHOOK_RETRY_SCHEDULE"])
+        self.schedule = settings["WEBHOOK_RETRY_SCHEDULE"]  # seconds, parsed (defaults too) by load_settings
         self.allow_private = settings["WEBHOOK_ALLOW_PRIVATE"]
         self.workers = workers
         self.per_target = per_target
         self._stopping = threading.Event()
         self._wake = threading.Event()
-        self._slots = threading.BoundedSemaphore(workers)
+        self._seats = threading.BoundedSemaphore(workers)
         self._in_flight = collections.Counter()  # target -> deliveries being sent
         self._in_flight_lock = threading.Lock()
         self._pool = None
@@ -111,7 +111,7 @@ class Deliverer:
 
     def _loop(self):
         try:
-            claim_loop.run(stopping=self._stopping, seats=self._slots, wake=self._wake, claim=self._claim_next,
+            claim_loop.run(stopping=self._stopping, seats=self._seats, wake=self._wake, claim=self._claim_next,
                            hand_off=lambda claimed: self._pool.submit(self._send_claimed, claimed),
                            idle_seconds=self._idle_seconds, what="a webhook delivery")
         finally:
@@ -165,7 +165,7 @@ class Deliverer:
             log.exception("webhook delivery %s: sending failed", claimed.row["id"])
         finally:
             self._release(claimed)
-            self._slots.release()
+            self._seats.release()
             self.db.close()
             self._wake.set()  # a retry may be due sooner than the loop's idle wait, or a target is free again
 

@@ -7,11 +7,13 @@ the submission as it was when the event happened.
 """
 import json
 import logging
-import math
 
 from ..domain import represent
+from ..domain.json_values import finite
 from ..domain.urls import result_by_id_url
-from ..ids import micros_to_credits, new_id, now, rfc3339
+from ..clock import now, rfc3339
+from ..ids import new_id
+from ..money import micros_to_credits
 from ..store import events as event_store
 from ..store import results as result_store
 from ..store import submissions as submission_store
@@ -49,7 +51,7 @@ def record(conn, account_id, event_type, data, *, submission=None, only_endpoint
     event_id = "evt_" + new_id()
     created_at = now()
     body = json.dumps({"id": event_id, "type": event_type, "created_at": rfc3339(created_at),
-                       "data": _finite(data)}, separators=(",", ":"), allow_nan=False)
+                       "data": finite(data)}, separators=(",", ":"), allow_nan=False)
     event_store.insert(conn, event_id, account_id, event_type, body, created_at,
                        submission_id=submission["id"] if submission is not None else None)
     deliveries = []
@@ -101,14 +103,3 @@ def result_summary(row, public_url):
     summary["credits_charged"] = micros_to_credits(body.get("credits_charged_micros"))
     summary["url"] = result_by_id_url(public_url, row["id"])
     return summary
-
-
-def _finite(value):
-    """Non-finite floats as the API writes them ("Infinity", "-Infinity", "NaN"), so the body is JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value

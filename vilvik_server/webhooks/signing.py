@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from standardwebhooks import Webhook
 
-from ..ids import now
+from ..clock import now
 
 SECRET_PREFIX = "whsec_"
 ROTATION_OVERLAP = timedelta(hours=24)  # the old secret keeps signing this long after a rotation

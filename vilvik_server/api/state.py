@@ -1,11 +1,12 @@
-"""/health and /account: the server's and the caller's state."""
+"""/health and /account: the server's and the caller's state (the OpenAPI tag keeps its name, "service")."""
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import __version__, ratelimit, runs_jobs
 from ..auth import authenticate
-from ..ids import micros_to_credits, rfc3339
+from ..clock import rfc3339
+from ..money import micros_to_credits
 from ..store import accounts as account_store
 from ..store import submissions as submission_store
 from .schemas import AccountSchema, HealthSchema
@@ -62,6 +63,7 @@ class Account(MethodView):
                 "num_genes": settings["MAX_NUM_GENES"],
                 "evaluations_per_run": settings["MAX_EVALUATIONS"],
                 "fitness_func_bytes": settings["MAX_FITNESS_SOURCE_BYTES"],
+                "runs_per_experiment": settings["MAX_EXPERIMENT_RUNS"],
                 "body_bytes": settings["MAX_BODY_BYTES"],
             },
             "price": {"credits_per_cpu_second": settings["CREDITS_PER_CPU_SECOND"],
