@@ -1,6 +1,6 @@
 """Benchmarks that print ratios measured side by side in one run (alternating rounds, medians).
 
-    scripts/bench [--quick] [--only http|jobs|small|sandbox|lists]
+    scripts/bench [--quick] [--only http|jobs|small|sandbox|lists|scale]
 
 HTTP load comes from wrk (Debian's `wrk` package; installed with apt-get when missing and
 we may) at 16 connections and at 1; without wrk the Python clients are used and the
@@ -21,6 +21,7 @@ import time
 
 import requests
 
+import scale
 import wrk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -404,7 +405,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0, help="length of one throughput round")
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    parser.add_argument("--only", choices=["http", "jobs", "small", "sandbox", "lists"])
+    parser.add_argument("--only", choices=["http", "jobs", "small", "sandbox", "lists", "scale"])
     parser.add_argument("--no-wrk", action="store_true", help="load the HTTP paths with Python clients")
     args = parser.parse_args()
     if args.quick:
@@ -422,7 +423,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, part in (("http", lambda: http_paths(args, tmp)), ("jobs", lambda: job_paths(args, tmp)),
                            ("small", lambda: small_jobs(args, tmp)),
-                           ("sandbox", lambda: sandbox_cost(args)), ("lists", lambda: list_latency(args, tmp))):
+                           ("sandbox", lambda: sandbox_cost(args)), ("lists", lambda: list_latency(args, tmp)),
+                           ("scale", lambda: scale.scale(args, tmp, vilvik_server))):
             if args.only in (None, name):
                 rows += part()
     width = max(len(r[0]) for r in rows)

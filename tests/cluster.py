@@ -91,10 +91,10 @@ class Worker:
             except ProcessLookupError:
                 pass
             self.process.wait(60)
+        self.log.close()
 
     def stop(self):
         self.kill(signal.SIGTERM)
-        self.log.close()
 
     def read_log(self):
         with open(self.log_path) as handle:
@@ -137,8 +137,7 @@ def stop_all(*things):
 
 def kill_leftovers():
     for worker in WORKERS_STARTED:
-        if worker.process and worker.process.poll() is None:
-            worker.kill()
+        worker.kill()
     del WORKERS_STARTED[:]
     for server in STARTED:
         if server.running:

@@ -12,7 +12,9 @@ import time
 
 import pytest
 import requests
+from flask.testing import FlaskClient
 
+from openapi_check import DocumentCheck, check_flask_response, requests_hook
 from vilvik_server import create_app
 from vilvik_server.auth import SCOPES
 from vilvik_server.store import accounts, keys
@@ -102,11 +104,22 @@ def _no_name_lookups_off_this_machine(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", local_only)
 
 
+class CheckedClient(FlaskClient):
+    """The test client; every API response it gets must match the OpenAPI document."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        check_flask_response(self.application, response)
+        return response
+
+
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     """An app on a temporary instance, with no executor running (submissions stay queued)."""
     monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
-    return create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "MAX_CPU_SECONDS": 1})
+    app = create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "MAX_CPU_SECONDS": 1})
+    app.test_client_class = CheckedClient
+    return app
 
 
 @pytest.fixture
@@ -179,6 +192,13 @@ class LiveServer:
         self.log.close()
         return self.process.returncode
 
+    def document_check(self):
+        """The check of responses against this server's OpenAPI document (fetched once)."""
+        if getattr(self, "_document_check", None) is None:
+            document = requests.get(self.api + "/openapi.json", timeout=30).json()
+            self._document_check = DocumentCheck(document)
+        return self._document_check
+
     @property
     def running(self):
         return self.process is not None and self.process.poll() is None
@@ -210,6 +230,7 @@ class ApiUser:
         self.key = key
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {key}"
+        self.session.hooks["response"].append(requests_hook(server.document_check()))
 
     def get(self, path, **kwargs):
         return self.session.get(self.server.api + path, timeout=30, **kwargs)

@@ -129,3 +129,20 @@ def test_it_keeps_no_state_in_the_sandbox_modules():
     rebinding = sorted(f"{name}:{node.lineno}" for name, path in MODULES.items() if _inside(name, "vilvik_sandbox")
                        for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Global))
     assert rebinding == []
+
+
+def test_the_readme_layout_names_only_what_is_in_the_tree():
+    """Each first-column entry of README's layout table: a path from the root, then names beside it."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("## Layout"):]
+    table = table[:table.index("\n## ")]
+    missing = []
+    for row in (line for line in table.splitlines() if line.startswith("| `")):
+        names = row.split("|")[1].split("`")[1::2]
+        base = ROOT / names[0]
+        folder = base.parent
+        for index, name in enumerate(names):
+            path = base if index == 0 else folder / name
+            if not path.exists():
+                missing.append(name)
+    assert missing == []

@@ -143,6 +143,7 @@ def test_every_runs_credits_are_reserved_at_accept_or_nothing_is_created(app, cl
     response = create(client, owner, {"base": BASE, "repeats": 101})  # 101 runs x 1 credit; 100 available
     assert response.status_code == 402
     assert response.get_json()["error"]["details"] == {"available": 100.0, "required": 101.0}
+    assert response.get_json()["error"]["message"].endswith("(run at most 100 runs to fit)")
     assert counted(app, "SELECT count(*) FROM submissions") == 0
     assert counted(app, "SELECT count(*) FROM credit_ledger WHERE kind = 'reserve'") == 0
     body = accepted(client, owner, {"base": BASE, "repeats": 100})

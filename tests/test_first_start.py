@@ -38,7 +38,8 @@ def test_without_public_url_every_url_names_the_port_served_and_ignores_the_host
                               headers={"Authorization": f"Bearer {key}", "Host": "evil.example"}).json()
         assert listed["next_url"].startswith(f"{base}/api/v1/submissions?")
         spec = requests.get(server.api + "/openapi.json", timeout=30).json()
-        assert spec["servers"] == [{"url": "/"}]  # the playground calls whichever host served it
+        # relative: the playground calls whichever host served it
+        assert all(not server["url"].startswith(("http:", "https:")) for server in spec["servers"])
     finally:
         server.stop()
 

@@ -91,3 +91,59 @@ def test_the_line_cap_is_fixed_by_the_runs_own_shape():
     big = report.max_line_bytes({"num_generations": 100, "num_genes": 1000, "sol_per_pop": 1000}, 64 << 20)
     assert report.LINE_BASE_BYTES < small < big <= 64 << 20
     assert report.max_line_bytes(PARAMS, 70_000) == 70_000
+
+
+class _SilentZygote:
+    """A zygote that starts jobs but never reports their end (as one that hangs would)."""
+
+    alive = True
+
+    def __init__(self):
+        self.kills = 0
+
+    def spawn(self, job_id, limits, slot, fd):
+        return 4242
+
+    def kill(self, job_id):
+        self.kills += 1
+
+    def wait_exit(self, job_id, timeout):
+        time.sleep(min(timeout, 0.01))
+        return None
+
+
+def test_a_job_whose_end_is_never_heard_keeps_its_slot_out_of_use(monkeypatch):
+    monkeypatch.setattr(job, "REAP_TIMEOUT", 0.2)
+    zygote = _SilentZygote()
+    outcome = job.execute(zygote, "j1", {"params": PARAMS, "fitness_func": "", "entry": "f"},
+                          {"cpu_seconds": 1, "memory_bytes": 1 << 26}, slot=0, wall_seconds=0.3,
+                          max_output_bytes=1 << 20)
+    assert outcome.reaped is False and zygote.kills >= 1
+    assert outcome.status == "failed" and outcome.error["code"] == "timeout"
+
+
+def test_the_executor_reuses_no_slot_whose_job_may_live(tmp_path, monkeypatch):
+    from vilvik_server.engine.executor import Executor
+
+    executor = Executor.__new__(Executor)
+    executor._free_slots, executor._slots_lock = [], threading.Lock()
+    executor.db = type("Db", (), {"close": lambda self: None})()
+    executor._seats = threading.BoundedSemaphore(1)
+    executor._seats.acquire()  # as the dispatcher does before it hands a run over
+    monkeypatch.setattr(executor, "_run", lambda row, slot: False, raising=False)  # its end never confirmed
+    executor._run_claimed({"id": "s1"}, 7)
+    assert executor._free_slots == [] and executor._seats.acquire(blocking=False) is False
+    executor._seats = threading.BoundedSemaphore(1)
+    executor._seats.acquire()
+    monkeypatch.setattr(executor, "_run", lambda row, slot: True, raising=False)  # reaped
+    executor._run_claimed({"id": "s2"}, 8)
+    assert executor._free_slots == [8] and executor._seats.acquire(blocking=False) is True
+
+
+def test_a_workers_outcome_may_carry_invalid_report():
+    from vilvik_server.engine import wire
+
+    message = {"status": "failed", "error": {"code": "invalid_report", "message": "bad \udfff line"},
+               "usage": {"cpu_seconds": 0.5, "wall_seconds": 1.0}}
+    outcome = wire.check_outcome(message, PARAMS, {"cpu_seconds": 5, "wall_seconds": 10})
+    assert outcome.error["code"] == "invalid_report" and outcome.error["message"] == "bad \ufffd line"

@@ -51,3 +51,29 @@ def test_it_refuses_progress_beyond_the_run():
 def test_it_refuses_an_error_code_the_job_may_not_claim():
     with pytest.raises(MalformedReport):
         check_error({"type": "error", "error": {"code": "internal_error", "message": "x"}})
+
+
+@pytest.mark.parametrize("change", [
+    {"population": [[1.0, 2.0]]},  # shorter than sol_per_pop: no state to resume from
+    {"last_generation_fitness": [3.0]},
+    {"best_solution_fitness": [[1.0, 2.0]]},  # nested fitness
+    {"best_solution_fitness": [1.0] * 65},  # more objectives than allowed
+    {"best_solution_fitness": []},
+    {"best_solution": [2 ** 53 + 1, 1.0]},
+])
+def test_it_refuses_results_out_of_schema(change):
+    with pytest.raises(MalformedReport):
+        check_result(dict(GOOD, **change), PARAMS)
+
+
+def test_it_refuses_integers_beyond_2_53_while_parsing():
+    with pytest.raises(MalformedReport):
+        parse_line(b'{"type": "progress", "x": ' + b"9" * 5000 + b"}")
+    assert parse_line(b'{"type": "progress", "x": 9007199254740992}')["x"] == 2 ** 53
+
+
+def test_job_strings_come_out_as_valid_utf8():
+    error, logs = check_error({"type": "error", "error": {"code": "fitness_error", "message": "a\ud800b"},
+                               "logs": "\udfff" * 3 + "\U0001F600"})
+    assert error["message"] == "a\ufffdb" and logs == "\ufffd" * 3 + "\U0001F600"
+    (error["message"] + logs).encode("utf-8")

@@ -33,3 +33,20 @@ def test_a_continuation_may_still_not_ask_for_a_tournament_larger_than_the_popul
                          parent_selection_type="tournament", random_seed=5)
     response = api_user.post(f"/submissions/{first['id']}/continue", {"num_generations": 2, "K_tournament": 3})
     assert response.status_code == 422 and "K_tournament" in response.text
+
+
+def test_a_stored_result_with_a_short_population_is_no_resume_state(api_user):
+    # The report now refuses such a result; one stored before that must not be resumed either.
+    import sqlite3
+
+    source = "def fitness_func(ga, solution, idx):\n    return 1.0\n"
+    first = api_user.run(source, num_generations=2, sol_per_pop=4, num_genes=2, num_parents_mating=2, random_seed=5)
+    database = sqlite3.connect(f"{api_user.server.instance}/vilvik.sqlite3")
+    try:
+        with database:
+            database.execute("UPDATE results SET body = json_set(body, '$.population', json('[[1.0, 2.0]]'))"
+                             " WHERE submission_id = ?", (first["id"],))
+    finally:
+        database.close()
+    response = api_user.post(f"/submissions/{first['id']}/continue", {"num_generations": 2})
+    assert response.status_code == 409 and "not whole" in response.text

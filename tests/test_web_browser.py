@@ -134,3 +134,146 @@ def test_a_browser_repeats_a_run_as_an_experiment_and_reads_its_ranked_cells_and
     run_links[0].click()
     wait_for(lambda: "/submissions/" in browser.current_url, 20, "a run's page")
     assert "a run of experiment" in browser.find_element(By.CSS_SELECTOR, "p.meta").text
+
+
+def make_browser(width=1200, height=900):
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra: pip install -e .[test]")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     f"--window-size={max(width, 500)},{height}", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync"):
+        options.add_argument(argument)
+    if width < 500:  # headless windows are at least 500 px wide: emulate the phone's viewport
+        options.add_experimental_option("mobileEmulation",
+                                        {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1}})
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def log_in(browser, server, email, password):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server.url + "/login")
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(lambda: "/login" not in browser.current_url, 20, "the redirect after log in")
+
+
+def test_the_playground_runs_the_default_example_with_try_it_out(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    key = live_server.command("create-account", f"play{time.monotonic_ns()}@example.com", "--credits", "100")["api_key"]
+    browser.get(live_server.url + "/api/v1/docs")
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "button.authorize"), 30, "the playground").pop().click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".modal-ux input"), 10, "the key dialog")[0].send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, ".modal-ux button.authorize").click()
+    browser.find_element(By.CSS_SELECTOR, ".modal-ux button.btn-done").click()
+    operation = [block for block in browser.find_elements(By.CSS_SELECTOR, ".opblock-post")
+                 if block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text.rstrip("\u200b").endswith(
+                     "/submissions")][0]
+    operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+    wait_for(lambda: operation.find_elements(By.CSS_SELECTOR, "button.try-out__btn"), 10, "Try it out").pop().click()
+    wait_for(lambda: operation.find_elements(By.CSS_SELECTOR, "button.execute"), 10, "Execute").pop().click()
+    status = wait_for(lambda: [cell.text for cell in operation.find_elements(
+        By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_status") if cell.text.strip()], 30, "the response")
+    body = operation.find_element(By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_description").text
+    assert status[0].strip().startswith("202"), body  # the default body is a job the server accepts
+    assert live_server.url + "/api/v1/submissions/" in body  # its URLs name this server's port
+
+
+RUN = {"name": "sum to ten", "num_generations": 300, "sol_per_pop": 12, "num_genes": 4, "num_parents_mating": 4,
+       "random_seed": 3, "stop_criteria": ["reach_-0.0000001", "saturate_25"],
+       "fitness_func": "def fitness_func(ga_instance, solution, solution_idx):\n    return -abs(sum(solution) - 10)\n"}
+
+
+def test_a_run_page_shows_why_it_ended_its_chart_and_copies_that_run_as_curl_and_python(live_server, browser, tmp_path):
+    import os
+    import subprocess
+
+    from selenium.webdriver import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from conftest import ApiUser
+
+    email = f"copier{time.monotonic_ns()}@example.com"
+    key = live_server.command("create-account", email, "--credits", "100", "--password", "a good password")["api_key"]
+    user = ApiUser(live_server, key)
+    run = user.wait(user.submit(RUN["fitness_func"], **{k: v for k, v in RUN.items() if k != "fitness_func"})["id"])
+    assert run["stop_reason"] == "stop_criteria"
+    log_in(browser, live_server, email, "a good password")
+    browser.get(f"{live_server.url}/submissions/{run['id']}")
+    ended = browser.find_element(By.CSS_SELECTOR, "[data-field=stop-reason]").text
+    assert f"a stop criterion was reached ({run['stop_criterion']})" in ended
+    assert f"{run['progress']['generations_completed']} of 300 generations" in ended
+
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".chart-readout"), 10, "the chart's script")
+    chart = browser.find_elements(By.CSS_SELECTOR, "svg#fitness-chart .tick.x")
+    x_ticks = [int(t.text) for t in chart]
+    assert max(x_ticks) <= run["progress"]["generations_completed"] < 300  # the x-axis spans the generations run
+    labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "svg#fitness-chart .tick.y")]
+    assert any(label.startswith("\u2212") for label in labels)  # real minus signs
+    svg = browser.find_element(By.CSS_SELECTOR, "svg#fitness-chart")
+    ActionChains(browser).move_to_element(svg).perform()
+    readout = wait_for(lambda: browser.find_element(By.CSS_SELECTOR, ".chart-readout").text.startswith("generation")
+                       and browser.find_element(By.CSS_SELECTOR, ".chart-readout").text, 5, "the hover read-out")
+    assert "best fitness \u2212" in readout
+    scale = browser.find_element(By.CSS_SELECTOR, "button.chart-scale")
+    assert scale.is_displayed()  # every value is negative: a log scale of |fitness| can show them
+    scale.click()
+    assert scale.get_attribute("aria-pressed") == "true"
+    assert "log scale" in svg.find_element(By.CSS_SELECTOR, ".axis").text
+
+    texts = {}
+    for kind in ("curl", "python"):
+        block = browser.find_element(By.CSS_SELECTOR, f"pre#copy-{kind}")
+        block.find_element(By.XPATH, "..").find_element(By.TAG_NAME, "summary").click()
+        button = browser.find_element(By.CSS_SELECTOR, f"button[data-copy=copy-{kind}]")
+        button.click()
+        assert wait_for(lambda: button.text in ("Copied", "Select and copy") and button.text, 5, "the copy")
+        texts[kind] = block.get_attribute("textContent")
+    env = dict(os.environ, VILVIK_API_KEY=key)
+    env.pop("VILVIK_BASE_URL", None)
+    accepted = subprocess.run(["bash", "-c", texts["curl"]], env=env, capture_output=True, text=True, timeout=60)
+    again = __import__("json").loads(accepted.stdout)
+    assert again["status"] == "queued", accepted
+    rerun = user.wait(again["id"])
+    assert rerun["params"] == run["params"] and rerun["progress"]["best_fitness"] == run["progress"]["best_fitness"]
+    script = tmp_path / "again.py"
+    script.write_text(texts["python"])
+    printed = subprocess.run([__import__("sys").executable, str(script)], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.split()[0] == str(run["progress"]["best_fitness"])  # the same seed, the same answer
+
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Edit and resubmit").click()
+    wait_for(lambda: "/submissions/new" in browser.current_url, 10, "the form")
+    assert browser.find_element(By.ID, "num_generations").get_attribute("value") == "300"
+    assert browser.find_element(By.ID, "fitness_func").get_attribute("value") == RUN["fitness_func"]
+
+
+def test_a_run_page_reads_well_on_a_390_pixel_wide_phone(live_server):
+    from selenium.webdriver.common.by import By
+
+    from conftest import ApiUser
+
+    email = f"phone{time.monotonic_ns()}@example.com"
+    key = live_server.command("create-account", email, "--credits", "100", "--password", "a good password")["api_key"]
+    user = ApiUser(live_server, key)
+    run = user.wait(user.submit(RUN["fitness_func"], **{k: v for k, v in RUN.items() if k != "fitness_func"})["id"])
+    phone = make_browser(390, 844)
+    try:
+        log_in(phone, live_server, email, "a good password")
+        phone.get(f"{live_server.url}/submissions/{run['id']}")
+        wait_for(lambda: phone.find_elements(By.CSS_SELECTOR, ".chart-readout"), 10, "the chart's script")
+        assert phone.execute_script("return window.innerWidth") == 390
+        assert phone.execute_script("return document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+        svg = phone.find_element(By.CSS_SELECTOR, "svg#fitness-chart")
+        assert svg.rect["width"] <= 390 and svg.rect["x"] >= 0
+        for tick in phone.find_elements(By.CSS_SELECTOR, "svg#fitness-chart .tick.y"):
+            assert tick.rect["x"] >= 0 and tick.rect["height"] >= 11  # inside the screen, readable
+        phone.save_screenshot(str(__import__("pathlib").Path(live_server.instance) / "run-390px.png"))
+    finally:
+        phone.quit()

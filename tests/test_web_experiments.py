@@ -108,3 +108,18 @@ def test_cancel_and_delete_from_the_page(app, client, web_owner, stranger):
     response = post(client, f"/experiments/{body['id']}/delete")
     assert response.status_code == 302 and response.headers["Location"].endswith("/experiments")
     assert client.get(f"/experiments/{body['id']}").status_code == 404
+
+
+def test_a_quick_submission_repeats_as_the_same_quick_job(app, client, web_owner):
+    response = client.post(f"{API}/submissions", json={"type": "quick", "problem": "sphere", "num_generations": 5},
+                           headers=web_owner.headers)
+    assert response.status_code == 202, response.get_json()
+    source = client.get(f"{API}/submissions/{response.get_json()['id']}", headers=web_owner.headers).get_json()
+    created = post(client, f"/submissions/{source['id']}/repeat", {"repeats": "2"})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    experiment_id = created.headers["Location"].rsplit("/", 1)[1]
+    runs = client.get(f"{API}/submissions?experiment_id={experiment_id}", headers=web_owner.headers).get_json()
+    for run in runs["data"]:
+        assert (run["type"], run["problem"], run["problem_params"]) == ("quick", "sphere", source["problem_params"])
+        assert {k: v for k, v in run["params"].items() if k != "random_seed"} == \
+            {k: v for k, v in source["params"].items() if k != "random_seed"}

@@ -127,6 +127,8 @@ def experiment_commands(parser, common):
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="draw the live progress line on stderr (default: when stderr is a terminal)")
     actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument("id")
+    actions.add_parser("list", parents=[common], help="your experiments, newest first").add_argument(
+        "--limit", type=int, default=20, help="show at most this many (default 20)")
     actions.add_parser("cancel", parents=[common], help="cancel an experiment's queued and running runs") \
         .add_argument("id")
     history = actions.add_parser("history", parents=[common], help="per cell and generation: the runs' best fitness "
@@ -415,7 +417,8 @@ def cmd_experiment(client, args):
         experiment = client.experiments.create(_read_job(args), repeats=args.repeats, seeds=args.seeds,
                                                seed=args.seed, grid=dict(args.grid) or None, name=args.name)
         if not args.wait:
-            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs")
+            cost = f"; may cost up to {experiment.credits_reserved} credits" if experiment.credits_reserved else ""
+            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs{cost}")
             return OK
         show = args.progress if args.progress is not None else sys.stderr.isatty()
         experiment.wait(timeout=args.timeout, poll_interval=args.poll_interval, progress=show)
@@ -423,6 +426,15 @@ def cmd_experiment(client, args):
         experiment = client.experiments.cancel(args.id)
     elif args.action == "history":
         sys.stdout.write(client.experiments.history_csv(args.id))
+        return OK
+    elif args.action == "list":
+        found = []
+        for experiment in client.experiments.list(limit=min(max(args.limit, 1), 100)):
+            if len(found) >= args.limit:
+                break
+            found.append(experiment)
+        _emit(args, [e.raw for e in found], "\n".join(_experiment_summary(e).splitlines()[0] + f"  {e.name or ''}"
+                                                      for e in found))
         return OK
     else:
         experiment = client.experiments.get(args.id)

@@ -13,6 +13,8 @@ import time
 import traceback
 
 from . import channel
+from .ga_report import (fired_criterion, mean_fitness, progress_line, random_state_as_data, restore_random_state,
+                        summarise)
 
 FITNESS_FILENAME = "<fitness_func>"
 PROGRESS_INTERVAL = 0.1  # seconds: at most ten progress lines a second
@@ -186,8 +188,8 @@ def _run(spec, out, logs, stop_requested):
         # last generation, so the state it ends with is not where a continuation starts.
         generators[0] = (ga.numpy_random_generator.get_state(), ga.python_random_generator.getstate())
         if not means:  # the initial population's, which PyGAD keeps until the next generation
-            means.append(_mean(ga.previous_generation_fitness))
-        means.append(_mean(ga.last_generation_fitness))
+            means.append(mean_fitness(ga.previous_generation_fitness))
+        means.append(mean_fitness(ga.last_generation_fitness))
         # What a cancel in the middle of the next generation keeps (PyGAD evolves in place).
         checkpoint.update(population=ga.population.copy(), fitness=ga.last_generation_fitness.copy(),
                           # gen g's best is appended at the head of generation g + 1, before
@@ -196,7 +198,7 @@ def _run(spec, out, logs, stop_requested):
         now = time.monotonic()
         if now - last_progress[0] >= PROGRESS_INTERVAL or ga.generations_completed >= ga.num_generations:
             last_progress[0] = now
-            out.write(_progress(ga))
+            out.write(progress_line(ga))
         if stop_requested():
             return "stop"
 
@@ -231,64 +233,21 @@ def _run(spec, out, logs, stop_requested):
         if cause is not None:
             raise cause
         raise _UserCodeError() from exc
-    out.write(_progress(ga))
-    result = _summarise(ga)
+    out.write(progress_line(ga))
+    result = summarise(ga)
     # A mean of finite values can overflow to inf: it is sent as "Infinity", like any non-finite fitness.
     result["mean_fitness_per_generation"] = channel.jsonable(means[:ga.generations_completed + 1])
     result["random_state"] = random_state_as_data(*generators[0])
     result["stopped"] = stop_requested()
     if not result["stopped"] and len(means) - 1 < ga.num_generations:
-        result["stop_criterion"] = _fired_criterion(ga)
+        result["stop_criterion"] = fired_criterion(ga)
     return result
 
 
-def _fired_criterion(ga):
-    """Which of stop_criteria ended the run early: its index in the list, as PyGAD checks them in order."""
-    import time as _time
-
-    import numpy
-
-    fitness = numpy.asarray(ga.last_generation_fitness)
-    history = list(ga.best_solutions_fitness)
-    for index, (word, *values) in enumerate(ga.stop_criteria or []):
-        if word == "reach":
-            if fitness.ndim == 1:
-                reached = fitness.max() >= values[0]
-            else:  # one goal for every objective, or one per objective
-                goals = values if len(values) > 1 else values * fitness.shape[1]
-                reached = all(fitness[:, i].max() >= goal for i, goal in enumerate(goals))
-            if reached:
-                return index
-        elif word == "saturate":
-            unchanged = 0
-            while unchanged + 1 < len(history) and numpy.array_equal(history[-1 - unchanged], history[-2 - unchanged]):
-                unchanged += 1
-            if unchanged >= values[0]:
-                return index
-        elif word == "time" and _time.monotonic() - ga.run_start_time >= float(values[0]):
-            return index
-        elif word == "evaluations" and ga.num_fitness_evaluations >= int(values[0]):
-            return index
-    return None
 
 
-def random_state_as_data(numpy_state, python_state):
-    """Random generators' states (from get_state/getstate) as plain JSON data, never a pickle."""
-    name, keys, position, has_gauss, cached_gaussian = numpy_state
-    version, internal, gauss_next = python_state
-    return {"numpy": [name, keys.tolist(), int(position), int(has_gauss), float(cached_gaussian)],
-            "python": [version, list(internal), gauss_next]}
 
 
-def restore_random_state(ga, state):
-    """Put the GA's random generators back in a state from random_state_as_data()."""
-    import numpy
-
-    name, keys, position, has_gauss, cached_gaussian = state["numpy"]
-    ga.numpy_random_generator.set_state((name, numpy.array(keys, dtype=numpy.uint32), position, has_gauss,
-                                         cached_gaussian))
-    version, internal, gauss_next = state["python"]
-    ga.python_random_generator.setstate((version, tuple(internal), gauss_next))
 
 
 def _find_cause(exc):
@@ -340,45 +299,12 @@ def _checked_number(value):
     return value
 
 
-def _progress(ga):
-    best = ga.best_solutions_fitness[-1] if ga.best_solutions_fitness else None
-    fitness = ga.last_generation_fitness
-    mean = _mean(fitness) if fitness is not None else None
-    return {"type": "progress", "generations_completed": int(ga.generations_completed),
-            "best_fitness": channel.jsonable(best), "mean_fitness": channel.jsonable(mean)}
 
 
-def _summarise(ga):
-    solution, fitness, index = ga.best_solution(ga.last_generation_fitness)
-    result = {
-        "best_solution": solution,
-        "best_solution_fitness": fitness,
-        "best_solution_idx": int(index),
-        "best_solution_generation": _best_generation(ga),
-        "generations_completed": int(ga.generations_completed),
-        "best_fitness_per_generation": ga.best_solutions_fitness,
-        "last_generation_fitness": ga.last_generation_fitness,
-        "population": ga.population,
-    }
-    if ga.last_generation_fitness.ndim == 2:
-        result["pareto_front"] = [list(map(float, row[1])) if len(row) > 1 else row
-                                  for row in getattr(ga, "pareto_fronts", [[]])[0]]
-    return channel.jsonable(result)
 
 
-def _mean(population_fitness):
-    """The mean fitness of a population (None for multi-objective runs)."""
-    return float(population_fitness.mean()) if population_fitness.ndim == 1 else None
 
 
-def _best_generation(ga):
-    """The generation whose best fitness was highest (the first such), as PyGAD counts it."""
-    import numpy
-
-    history = numpy.asarray(ga.best_solutions_fitness)
-    if history.ndim == 1 and len(history):
-        return int(numpy.argmax(history))
-    return int(ga.best_solution_generation)
 
 
 def _user_traceback(exc):

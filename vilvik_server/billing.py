@@ -60,10 +60,14 @@ def reserve_runs(conn, account_id, submission_ids, cpu_seconds_limit, settings, 
     if not account_store.reserve_many(conn, account_id, needed, submission_ids):
         available = account_store.get(conn, account_id)["available_micros"]
         total = needed * len(submission_ids)
+        runs_that_fit = available // needed if needed else 0
+        seconds_that_fit = int(available // (len(submission_ids) * max(price_micros(settings), 1)))
+        hints = ([f"lower base.limits.cpu_seconds to {seconds_that_fit}"] if seconds_that_fit >= 1 else []) + \
+            ([f"run at most {runs_that_fit} runs"] if runs_that_fit >= 1 else [])
         raise errors.InsufficientCredits(
             f"{what} may use {cpu_seconds_limit} CPU seconds each, which reserves {micros_to_credits(needed)} "
             f"credits per run and {micros_to_credits(total)} for all {len(submission_ids)}; "
-            f"{micros_to_credits(available)} are available",
+            f"{micros_to_credits(available)} are available" + (f" ({' or '.join(hints)} to fit)" if hints else ""),
             details={"available": micros_to_credits(available), "required": micros_to_credits(total)})
     return needed * len(submission_ids)
 

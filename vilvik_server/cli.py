@@ -94,6 +94,9 @@ def cmd_serve(args):
     signal.signal(signal.SIGINT, stop)
     print(f"serving on {public_url.served_url(args.host, server.effective_port)}", flush=True)
     print(banner.text(app, base, args.host), flush=True)
+    from .experiments import stats
+
+    stats.warm_up()  # so the first experiment read does not pay for importing scipy
     try:
         server.run()
     except SystemExit:

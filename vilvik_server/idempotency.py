@@ -59,6 +59,7 @@ def idempotent(view):
                 idempotency_store.complete(conn, g.account_id, key, response.status_code,
                                            response.get_data(as_text=True), headers)
         return response
+    wrapper._vilvik_idempotent = True   # the OpenAPI document declares the header and its errors
     return wrapper
 
 

@@ -8,6 +8,7 @@ from . import billing, errors, submitting
 from .clock import now
 from .domain.ga_params import PARAM_DEFAULTS, GAParamsSchema
 from .domain.inputs import PARAM_OVERRIDES
+from .domain.statuses import Status
 from .engine import leases
 from .experiments import tracking as experiment_tracking
 from .store import results as result_store
@@ -21,7 +22,7 @@ def cancel(services, account_id, submission_id):
     """Cancel a queued or running submission; returns its row as it ended (still `running` if its owner has
     not stopped it within CANCEL_WAIT: the request stands, and the run ends cancelled)."""
     row = _get(services, account_id, submission_id)
-    if row["status"] == "queued":
+    if row["status"] == Status.QUEUED:
         with services.db.transaction() as conn:
             if submission_store.cancel_queued(conn, submission_id):
                 billing.settle(conn, row, cpu_seconds=None, settings=services.settings)
@@ -29,7 +30,7 @@ def cancel(services, account_id, submission_id):
                 experiment_tracking.run_ended(conn, services.settings, submission_id)
                 return submission_store.get(conn, account_id, submission_id)
         row = _get(services, account_id, submission_id)  # it was claimed meanwhile
-    if row["status"] == "running":
+    if row["status"] == Status.RUNNING:
         deadline = time.monotonic() + CANCEL_WAIT
         # Durable, so whichever process runs it (this one, another server, a worker) stops it.
         with services.db.transaction() as conn:
@@ -39,7 +40,7 @@ def cancel(services, account_id, submission_id):
             leases.recover(services.db, services.settings)  # its owner is gone: it ends cancelled now
         services.executor.wait_terminal(submission_id, max(0.0, deadline - time.monotonic()))
         row = _get(services, account_id, submission_id)
-    if row["status"] in ("succeeded", "failed"):
+    if row["status"] in (Status.SUCCEEDED, Status.FAILED):
         raise errors.Conflict(f"the submission has already {row['status']}; only queued or running "
                               f"submissions can be cancelled", details={"status": row["status"]})
     return row
@@ -68,10 +69,14 @@ def continue_(services, account_id, parent_id, data):
     parent = _get(services, account_id, parent_id)
     conn = services.db.connection()
     saved = result_store.get_by_submission(conn, parent_id)
-    if parent["status"] not in ("succeeded", "cancelled") or saved is None or not saved["resume_state"]:
+    if parent["status"] not in (Status.SUCCEEDED, Status.CANCELLED) or saved is None or not saved["resume_state"]:
         raise errors.Conflict(
             "only a succeeded submission, or a cancelled one that saved its state, can be continued",
             details={"status": parent["status"]})
+    if len(json.loads(saved["body"]).get("population") or []) != json.loads(parent["params"]).get("sol_per_pop"):
+        # A result stored before the report had to hold exactly sol_per_pop rows: no state to resume from.
+        raise errors.Conflict("the submission's saved population is not whole; it cannot be continued",
+                              details={"status": parent["status"]})
     # The parent's stored params hold every default; re-validated as if the user had given them, a
     # default PyGAD clips quietly (K_tournament 3 with sol_per_pop 2) would be refused: leave defaults out.
     params = {name: value for name, value in json.loads(parent["params"]).items()

@@ -16,6 +16,7 @@ from flask import Response, request, stream_with_context
 
 from . import errors
 from .clock import rfc3339
+from .domain.statuses import Status
 from .store import submissions as submission_store
 
 POLL_INTERVAL = 0.1
@@ -63,7 +64,7 @@ def _events(db, account_id, submission_id, ticket, client_gone):
                 yield _event("status", {"id": submission_id, "status": "deleted"})
                 return
             progress = (row["generations_completed"], row["best_fitness"], row["mean_fitness"])
-            if progress != last_progress and row["status"] != "queued":
+            if progress != last_progress and row["status"] != Status.QUEUED:
                 last_progress = progress
                 last_sent = time.monotonic()
                 yield _event("progress", {

@@ -36,7 +36,7 @@ class _JsonErrorTask(ErrorTask):
 
             g.request_id = request_id
             body = json.dumps(errors.error_body(errors.PayloadTooLarge(
-                f"the body is larger than the limit of {limit} bytes; it was not read"))).encode()
+                f"the body is larger than the limit of {limit} bytes; the server stopped reading it"))).encode()
         self.status = "413 Request Entity Too Large"
         self.response_headers.extend([("Content-Type", "application/json"), ("X-Request-Id", request_id)])
         self.set_close_on_finish()

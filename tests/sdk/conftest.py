@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openapi_check import requests_hook
 
 import vilvik
 
@@ -15,8 +16,10 @@ SMALL = {"num_generations": 5, "sol_per_pop": 6, "num_genes": 3, "num_parents_ma
 
 @pytest.fixture
 def sdk(live_server, api_user):
-    """A vilvik.Client for the live server with the test account's key (closed afterwards)."""
+    """A vilvik.Client for the live server with the test account's key (closed afterwards); every
+    response it gets is checked against the server's OpenAPI document."""
     client = vilvik.Client(api_key=api_user.key, base_url=live_server.api)
+    client.session.hooks["response"].append(requests_hook(live_server.document_check()))
     yield client
     client.close()
 

@@ -99,6 +99,8 @@ def test_cli_experiment_run_waits_and_ends_with_a_ranked_table(env, tmp_path, ca
     code = cli.main(["--json", "experiment", "show", experiment_id])
     shown = json.loads(capsys.readouterr().out)
     assert code == cli.OK and shown["id"] == experiment_id and len(shown["cells"]) == 3
+    code = cli.main(["experiment", "list", "--limit", "1"])
+    assert code == cli.OK and capsys.readouterr().out.startswith(f"{experiment_id} finished: 9 runs")
     code = cli.main(["experiment", "history", experiment_id])
     csv_lines = capsys.readouterr().out.splitlines()
     assert code == cli.OK and csv_lines[0] == "cell,mutation_probability,generation,runs,mean,p10,p50,p90"

@@ -9,13 +9,25 @@ from flask_smorest import Api
 
 from .. import __version__
 from ..domain.urls import PREFIX
-from .schemas import ErrorSchema
+from . import openapi
+from .schemas import COMPONENTS, ErrorResponseSchema
 
 
 class _Api(Api):
-    """flask-smorest's Api, documenting our error shape as every operation's default response."""
+    """flask-smorest's Api with our error responses, headers and schemas (see openapi.py)."""
 
-    ERROR_SCHEMA = ErrorSchema
+    ERROR_SCHEMA = ErrorResponseSchema
+    DEFAULT_ERROR_RESPONSE_NAME = openapi.INTERNAL_ERROR[0]
+
+    def _register_responses(self):
+        self.ma_plugin.converter.add_attribute_function(openapi.field2openapi)
+        openapi.register_components(self.spec, self.ERROR_SCHEMA, COMPONENTS)
+
+    def _register_etag_headers(self):
+        """No ETags here: nothing of flask-smorest's to declare."""
+
+    def _register_pagination_header(self):
+        """Lists are cursor-paginated in their bodies, not by flask-smorest's page header."""
 
 
 def init_app(app):
@@ -30,7 +42,10 @@ def init_app(app):
         OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": True},
         API_SPEC_OPTIONS={
             "info": {"description": "Run PyGAD genetic algorithms with your own fitness function. "
-                                    "Authenticate with `Authorization: Bearer <key>`."},
+                                    "Authenticate with `Authorization: Bearer <key>` (**Authorize** above; a "
+                                    "key comes from the website's API keys page, or `instance/dev-api-key` "
+                                    "on a development server).\n\n[The website](/) · [The docs](/docs) · "
+                                    "[OpenAPI document](/api/v1/openapi.json)"},
             # Relative: the playground calls the host it was loaded from, whatever name that is.
             "servers": [{"url": "/"}],
             "security": [{"bearerAuth": []}],

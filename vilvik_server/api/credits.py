@@ -1,12 +1,12 @@
 """/credits/ledger: every change to the account's credits."""
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import require_scope
 from ..domain import represent
 from ..store import accounts as account_store
 from . import responses
+from .openapi import Blueprint, operation
 from .schemas import LedgerEntrySchema, ListQuerySchema, list_schema
 
 blp = Blueprint("credits", __name__, description="Credits and their ledger.")
@@ -14,6 +14,7 @@ blp = Blueprint("credits", __name__, description="Credits and their ledger.")
 
 @blp.route("/credits/ledger")
 class Ledger(MethodView):
+    @operation("list_ledger_entries")
     @require_scope("credits:read")
     @blp.arguments(ListQuerySchema(), location="query")
     @blp.response(200, list_schema(LedgerEntrySchema))

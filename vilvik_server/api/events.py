@@ -1,36 +1,40 @@
 """/events: an account's webhook events, so a receiver that was down can catch up."""
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..auth import require_scope
 from ..domain import represent_webhooks
 from ..store import events as event_store
 from ..webhooks import EVENT_TYPES
 from . import responses
-from .schemas import ListQuerySchema, list_schema
+from .openapi import Blueprint, operation, ref
+from .schemas import ListQuerySchema, ResponseSchema, list_schema
 
 blp = Blueprint("events", __name__, description="Webhook events, to catch up on what a receiver missed.")
 
 
 class EventListQuerySchema(ListQuerySchema):
-    type = fields.String(load_default=None, validate=validate.OneOf(EVENT_TYPES))
+    type = fields.String(load_default=None, allow_none=False, validate=validate.OneOf(EVENT_TYPES),
+                         metadata={"openapi": ref("EventType")})
     undelivered = fields.Boolean(load_default=False, metadata={
         "description": "only events no receiver has answered with a 2xx yet"})
 
 
-class EventSchema(Schema):
-    id = fields.String(metadata={"description": "evt_...; the webhook-id header of its deliveries"})
-    object = fields.String()
-    type = fields.String(metadata={"enum": list(EVENT_TYPES)})
-    created_at = fields.String()
-    data = fields.Dict()
-    delivered_at = fields.String(allow_none=True, metadata={"description": "the first 2xx from a receiver"})
+class EventSchema(ResponseSchema):
+    id = fields.String(required=True, metadata={"description": "evt_...; the webhook-id header of its deliveries"})
+    object = fields.String(required=True, metadata={"example": "event"})
+    type = fields.String(required=True, metadata={"description": f"{', '.join(EVENT_TYPES)} (more may come)"})
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    data = fields.Dict(required=True, metadata={"description": "the payload: the submission, and for results "
+                                                               "their summary and result_url"})
+    delivered_at = fields.String(required=True, allow_none=True, metadata={
+        "format": "date-time", "description": "the first 2xx from a receiver"})
 
 
 @blp.route("/events")
 class Events(MethodView):
+    @operation("list_events")
     @require_scope("webhooks:read")
     @blp.arguments(EventListQuerySchema(), location="query")
     @blp.response(200, list_schema(EventSchema))

@@ -7,7 +7,6 @@ import json
 
 from flask import Response, current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import require_scope
@@ -17,8 +16,10 @@ from ..experiments import control, fanout, reading
 from ..http import public_url
 from ..idempotency import idempotent
 from ..store import experiments as experiment_store
+from .. import errors
 from . import responses
-from .schemas import ListQuerySchema, list_schema
+from .openapi import Blueprint, operation, ref
+from .schemas import ListQuerySchema, ResponseSchema, list_schema
 
 blp = Blueprint("experiments", __name__,
                 description="Run one job over many seeds and a grid of parameters, and compare the results.")
@@ -40,126 +41,140 @@ class HistoryQuerySchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
-class ExperimentAcceptedSchema(Schema):
-    id = fields.String()
-    object = fields.String(metadata={"enum": ["experiment"]})
-    status = fields.String(metadata={"enum": ["queued"]})
-    runs_total = fields.Integer()
-    seeds = fields.List(fields.Integer())
-    seed = fields.Integer(allow_none=True, metadata={"description": "with repeats: what the seeds came from"})
-    status_url = fields.String()
-    runs_url = fields.String()
-    created_at = fields.String()
-    credits_reserved = fields.Float()
+def _req(field_class, *args, **kwargs):
+    return field_class(*args, required=True, **kwargs)
 
 
-class _Distribution(Schema):
-    mean = fields.Raw()
-    std = fields.Raw(allow_none=True, metadata={"description": "sample standard deviation (n - 1); null for one run"})
-    min = fields.Raw()
-    p10 = fields.Raw()
-    p50 = fields.Raw()
-    p90 = fields.Raw()
-    max = fields.Raw()
+def _time(nullable=False, **metadata):
+    return fields.String(required=True, allow_none=nullable, metadata={"format": "date-time", **metadata})
 
 
-class _Generations(Schema):
-    mean = fields.Float()
-    p50 = fields.Float()
+_STAT = {"openapi": ref("Fitness")}   # a statistic of fitness values: a number, or a non-finite string
 
 
-class CellSchema(Schema):
-    params = fields.Dict(metadata={"description": "this cell's grid values"})
-    runs = fields.Integer()
-    succeeded = fields.Integer()
-    best_fitness = fields.Nested(_Distribution, allow_none=True, metadata={
+class ExperimentAcceptedSchema(ResponseSchema):
+    id = _req(fields.String)
+    object = _req(fields.String, metadata={"example": "experiment"})
+    status = _req(fields.String, metadata={"openapi": ref("ExperimentStatus")})
+    runs_total = _req(fields.Integer)
+    seeds = _req(fields.List, fields.Integer())
+    seed = _req(fields.Integer, allow_none=True, metadata={"description": "with repeats: what the seeds came from"})
+    status_url = _req(fields.String, metadata={"format": "uri"})
+    runs_url = _req(fields.String, metadata={"format": "uri"})
+    created_at = _time()
+    credits_reserved = _req(fields.Float)
+
+
+class FitnessDistributionSchema(ResponseSchema):
+    mean = _req(fields.Raw, metadata=_STAT)
+    std = _req(fields.Raw, allow_none=True, metadata={
+        **_STAT, "description": "sample standard deviation (n - 1); null for one run"})
+    min = _req(fields.Raw, metadata=_STAT)
+    p10 = _req(fields.Raw, metadata=_STAT)
+    p50 = _req(fields.Raw, metadata=_STAT)
+    p90 = _req(fields.Raw, metadata=_STAT)
+    max = _req(fields.Raw, metadata=_STAT)
+
+
+class GenerationStatsSchema(ResponseSchema):
+    mean = _req(fields.Float)
+    p50 = _req(fields.Float)
+
+
+class CellSchema(ResponseSchema):
+    params = _req(fields.Dict, metadata={"description": "this cell's grid values"})
+    runs = _req(fields.Integer)
+    succeeded = _req(fields.Integer)
+    best_fitness = _req(fields.Nested, FitnessDistributionSchema, allow_none=True, metadata={
         "description": "over the succeeded runs' best_solution_fitness (first objective if several)"})
-    generations_completed = fields.Nested(_Generations, allow_none=True)
-    rank = fields.Integer(allow_none=True, metadata={"description": "1 = highest median best fitness"})
+    generations_completed = _req(fields.Nested, GenerationStatsSchema, allow_none=True)
+    rank = _req(fields.Integer, allow_none=True, metadata={"description": "1 = highest median best fitness"})
     p_value = fields.Float(allow_none=True, metadata={
         "description": "two-sided Mann-Whitney U test against the top-ranked cell (only with two or more cells; "
                        "null for the top cell)"})
 
 
-class _Best(Schema):
-    submission_id = fields.String()
-    params = fields.Dict()
-    seed = fields.Integer()
-    best_solution = fields.List(fields.Raw())
-    best_solution_fitness = fields.Raw()
-    submission_url = fields.String()
+class BestRunSchema(ResponseSchema):
+    submission_id = _req(fields.String)
+    params = _req(fields.Dict)
+    seed = _req(fields.Integer)
+    best_solution = _req(fields.List, fields.Float(), allow_none=True)
+    best_solution_fitness = _req(fields.Raw, allow_none=True, metadata=_STAT)
+    submission_url = _req(fields.String, metadata={"format": "uri"})
 
 
-class _Counts(Schema):
-    queued = fields.Integer()
-    running = fields.Integer()
-    succeeded = fields.Integer()
-    failed = fields.Integer()
-    cancelled = fields.Integer()
+class RunCountsSchema(ResponseSchema):
+    queued = _req(fields.Integer)
+    running = _req(fields.Integer)
+    succeeded = _req(fields.Integer)
+    failed = _req(fields.Integer)
+    cancelled = _req(fields.Integer)
 
 
-class ExperimentSchema(Schema):
-    id = fields.String()
-    object = fields.String(metadata={"enum": ["experiment"]})
-    name = fields.String()
-    status = fields.String(metadata={"enum": ["queued", "running", "finished", "cancelled"]})
-    created_at = fields.String()
-    cancelled_at = fields.String(allow_none=True)
-    finished_at = fields.String(allow_none=True, metadata={"description": "when the last run ended"})
-    runs_total = fields.Integer()
-    counts = fields.Nested(_Counts, metadata={"description": "runs by status"})
-    seeds = fields.List(fields.Integer())
-    seed = fields.Integer(allow_none=True)
-    grid = fields.Dict()
-    base = fields.Dict(metadata={"description": "the base body, without fitness_func"})
-    metadata = fields.Dict()
-    credits_reserved = fields.Float(metadata={"description": "reserved for every run at accept"})
-    credits_charged = fields.Float(allow_none=True, metadata={"description": "charged so far, all runs"})
-    cells = fields.List(fields.Nested(CellSchema), allow_none=True, metadata={
+class ExperimentSchema(ResponseSchema):
+    id = _req(fields.String)
+    object = _req(fields.String, metadata={"example": "experiment"})
+    name = _req(fields.String)
+    status = _req(fields.String, metadata={"openapi": ref("ExperimentStatus")})
+    created_at = _time()
+    cancelled_at = _time(nullable=True)
+    finished_at = _time(nullable=True, description="when the last run ended")
+    runs_total = _req(fields.Integer)
+    counts = _req(fields.Nested, RunCountsSchema, metadata={"description": "runs by status"})
+    seeds = _req(fields.List, fields.Integer())
+    seed = _req(fields.Integer, allow_none=True)
+    grid = _req(fields.Dict)
+    base = _req(fields.Dict, metadata={"description": "the base body, without fitness_func"})
+    metadata = _req(fields.Dict)
+    credits_reserved = _req(fields.Float, metadata={"description": "reserved for every run at accept"})
+    credits_charged = _req(fields.Float, allow_none=True, metadata={"description": "charged so far, all runs"})
+    cells = _req(fields.List, fields.Nested(CellSchema), allow_none=True, metadata={
         "description": "one per grid cell, from the first ended run on"})
-    best = fields.Nested(_Best, allow_none=True, metadata={"description": "the best succeeded run overall"})
-    status_url = fields.String()
-    runs_url = fields.String()
-    history_url = fields.String()
+    best = _req(fields.Nested, BestRunSchema, allow_none=True, metadata={
+        "description": "the best succeeded run overall"})
+    status_url = _req(fields.String, metadata={"format": "uri"})
+    runs_url = _req(fields.String, metadata={"format": "uri"})
+    history_url = _req(fields.String, metadata={"format": "uri"})
 
 
-class _Point(Schema):
-    generation = fields.Integer()
-    mean = fields.Raw()
-    p10 = fields.Raw()
-    p50 = fields.Raw()
-    p90 = fields.Raw()
+class HistoryPointSchema(ResponseSchema):
+    generation = _req(fields.Integer)
+    mean = _req(fields.Raw, metadata=_STAT)
+    p10 = _req(fields.Raw, metadata=_STAT)
+    p50 = _req(fields.Raw, metadata=_STAT)
+    p90 = _req(fields.Raw, metadata=_STAT)
 
 
-class _CellHistory(Schema):
-    params = fields.Dict()
-    runs = fields.Integer(metadata={"description": "succeeded runs in this cell"})
-    generations = fields.List(fields.Nested(_Point))
+class CellHistorySchema(ResponseSchema):
+    params = _req(fields.Dict)
+    runs = _req(fields.Integer, metadata={"description": "succeeded runs in this cell"})
+    generations = _req(fields.List, fields.Nested(HistoryPointSchema))
 
 
-class HistorySchema(Schema):
-    object = fields.String(metadata={"enum": ["experiment_history"]})
-    experiment_id = fields.String()
-    cells = fields.List(fields.Nested(_CellHistory))
+class ExperimentHistorySchema(ResponseSchema):
+    object = _req(fields.String, metadata={"example": "experiment_history"})
+    experiment_id = _req(fields.String)
+    cells = _req(fields.List, fields.Nested(CellHistorySchema))
 
 
 @blp.route("/experiments")
 class Experiments(MethodView):
+    @operation("create_experiment", errors.InsufficientCredits, errors.QuotaExceeded, errors.ConcurrencyLimit,
+               errors.Unavailable, headers=("Location",))
     @require_scope("submissions:write")
     @idempotent
     @blp.arguments(ExperimentCreateSchema(), example=EXAMPLE)
     @blp.response(202, ExperimentAcceptedSchema)
-    @blp.doc(operationId="create_experiment")
     def post(self, data):
         """Start an experiment: every grid cell x seed is a run; accepted or refused whole."""
         row, _ = fanout.accept(current_app.extensions["vilvik"], g.account_id, data)
         body = represent_experiments.accepted(row, public_url())
         return body, 202, {"Location": body["status_url"]}
 
+    @operation("list_experiments")
     @require_scope("submissions:read")
     @blp.arguments(ExperimentListQuerySchema(), location="query")
     @blp.response(200, list_schema(ExperimentSchema))
-    @blp.doc(operationId="list_experiments")
     def get(self, query):
         """List your experiments, newest first (cursor-paginated)."""
         conn = current_app.extensions["vilvik"].db.connection()
@@ -171,18 +186,18 @@ class Experiments(MethodView):
 
 @blp.route("/experiments/<string:experiment_id>")
 class ExperimentById(MethodView):
+    @operation("get_experiment", errors.NotFound)
     @require_scope("submissions:read")
     @blp.response(200, ExperimentSchema)
-    @blp.doc(operationId="get_experiment")
     def get(self, experiment_id):
         """Fetch an experiment: status, run counts, and (once a run ended) ranked cells and the best run."""
         conn = current_app.extensions["vilvik"].db.connection()
         row = control.get(conn, g.account_id, experiment_id)
         return responses.as_response(reading.experiment(conn, row, public_url()))
 
+    @operation("delete_experiment", errors.NotFound, errors.Conflict)
     @require_scope("submissions:write")
     @blp.response(204)
-    @blp.doc(operationId="delete_experiment")
     def delete(self, experiment_id):
         """Delete a finished or cancelled experiment, its runs and their results (the ledger keeps its rows)."""
         control.delete(current_app.extensions["vilvik"], g.account_id, experiment_id)
@@ -191,10 +206,10 @@ class ExperimentById(MethodView):
 
 @blp.route("/experiments/<string:experiment_id>/cancel")
 class ExperimentCancel(MethodView):
+    @operation("cancel_experiment", errors.NotFound, errors.Conflict)
     @require_scope("submissions:write")
     @idempotent
     @blp.response(200, ExperimentSchema)
-    @blp.doc(operationId="cancel_experiment")
     def post(self, experiment_id):
         """Cancel: queued runs never start and cost nothing; running ones stop within a second."""
         services = current_app.extensions["vilvik"]
@@ -204,12 +219,12 @@ class ExperimentCancel(MethodView):
 
 @blp.route("/experiments/<string:experiment_id>/history")
 class ExperimentHistory(MethodView):
+    @operation("get_experiment_history", errors.NotFound)
     @require_scope("submissions:read")
     @blp.arguments(HistoryQuerySchema(), location="query")
-    @blp.response(200, HistorySchema)
-    @blp.alt_response(200, description="?format=csv: one line per cell and generation", content_type="text/csv",
-                      success=True)
-    @blp.doc(operationId="get_experiment_history")
+    @blp.response(200, ExperimentHistorySchema)
+    @blp.alt_response(200, schema={"type": "string"}, description="?format=csv: one line per cell and generation",
+                      content_type="text/csv", success=True)
     def get(self, query, experiment_id):
         """Per cell, per generation: mean, p10, p50, p90 of the succeeded runs' best fitness so far."""
         conn = current_app.extensions["vilvik"].db.connection()

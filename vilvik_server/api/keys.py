@@ -1,7 +1,6 @@
 """/keys: list, create and revoke API keys."""
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import errors
 from ..auth import require_scope
@@ -9,13 +8,15 @@ from ..idempotency import idempotent
 from ..domain import represent
 from ..store import keys as key_store
 from . import responses
-from .schemas import KeyCreateSchema, KeySchema, ListQuerySchema, list_schema
+from .openapi import Blueprint, operation
+from .schemas import KEY_EXAMPLE, KeyCreateSchema, KeySchema, ListQuerySchema, list_schema
 
 blp = Blueprint("keys", __name__, description="Manage API keys.")
 
 
 @blp.route("/keys")
 class Keys(MethodView):
+    @operation("list_keys")
     @require_scope("keys:write")
     @blp.arguments(ListQuerySchema(), location="query")
     @blp.response(200, list_schema(KeySchema))
@@ -25,9 +26,10 @@ class Keys(MethodView):
         page = key_store.list_page(conn, g.account_id, query["cursor"], query["limit"])
         return responses.page(page, [represent.key(row) for row in page.rows])
 
+    @operation("create_key", errors.InsufficientScope)
     @require_scope("keys:write")
     @idempotent
-    @blp.arguments(KeyCreateSchema())
+    @blp.arguments(KeyCreateSchema(), example=KEY_EXAMPLE)
     @blp.response(201, KeySchema)
     def post(self, data):
         """Create a key; its secret is in this response and never again."""
@@ -45,6 +47,7 @@ class Keys(MethodView):
 
 @blp.route("/keys/<string:key_id>")
 class KeyById(MethodView):
+    @operation("delete_key", errors.NotFound)
     @require_scope("keys:write")
     @blp.response(204)
     def delete(self, key_id):

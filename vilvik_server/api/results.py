@@ -1,7 +1,6 @@
 """/results: the outcome of succeeded runs."""
 from flask import Response, current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import errors
 from ..auth import require_scope
@@ -9,13 +8,16 @@ from ..domain import represent
 from ..http import public_url
 from ..store import results as result_store
 from . import responses
+from .openapi import Blueprint, operation
 from .schemas import ResultGetQuerySchema, ResultListQuerySchema, ResultSchema, list_schema
 
 blp = Blueprint("results", __name__, description="Read the results of finished runs.")
+HISTORY_CSV = {"type": "string", "example": "generation,best_fitness,mean_fitness\n0,1.25,0.5\n1,1.75,0.9\n"}
 
 
 @blp.route("/results")
 class Results(MethodView):
+    @operation("list_results")
     @require_scope("results:read")
     @blp.arguments(ResultListQuerySchema(), location="query")
     @blp.response(200, list_schema(ResultSchema))
@@ -30,21 +32,38 @@ class Results(MethodView):
 
 @blp.route("/results/<string:result_id>")
 class ResultById(MethodView):
+    @operation("get_result", errors.NotFound)
     @require_scope("results:read")
     @blp.arguments(ResultGetQuerySchema(), location="query")
-    @blp.response(200, ResultSchema)
-    @blp.alt_response(200, description="?format=csv: the per-generation history as CSV",
-                      content_type="text/csv", success=True)
+    @blp.response(200, ResultSchema, description="the result; with ?format=csv its per-generation history as CSV "
+                                                 "(also at /results/{result_id}/history.csv)")
+    @blp.alt_response(200, schema=HISTORY_CSV, content_type="text/csv", success=True,
+                      description="the result; with ?format=csv its per-generation history as CSV (also at "
+                                  "/results/{result_id}/history.csv)")
     def get(self, query, result_id):
         """Fetch one result; ?format=csv gives the per-generation history as CSV."""
-        conn = current_app.extensions["vilvik"].db.connection()
-        row = result_store.get(conn, g.account_id, result_id)
-        if row is None:
-            raise errors.NotFound(f"no result {result_id}")
-        body = represent.result(row, public_url())
+        body = _result(result_id)
         if query["format"] == "csv":
             return history_csv_response(body)
         return responses.as_response(body)
+
+
+@blp.route("/results/<string:result_id>/history.csv")
+class ResultHistoryCsv(MethodView):
+    @operation("get_result_csv", errors.NotFound)
+    @require_scope("results:read")
+    @blp.response(200, HISTORY_CSV, content_type="text/csv",
+                  description="one row per generation: generation, best_fitness, mean_fitness")
+    def get(self, result_id):
+        """The per-generation history of a result as CSV (the same as GET /results/{id}?format=csv)."""
+        return history_csv_response(_result(result_id))
+
+
+def _result(result_id):
+    row = result_store.get(current_app.extensions["vilvik"].db.connection(), g.account_id, result_id)
+    if row is None:
+        raise errors.NotFound(f"no result {result_id}")
+    return represent.result(row, public_url())
 
 
 def history_csv_response(body):

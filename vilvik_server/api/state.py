@@ -1,7 +1,6 @@
 """/health and /account: the server's and the caller's state (the OpenAPI tag keeps its name, "service")."""
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import __version__, ratelimit, runs_jobs
 from ..auth import authenticate
@@ -9,6 +8,7 @@ from ..clock import rfc3339
 from ..money import micros_to_credits
 from ..store import accounts as account_store
 from ..store import submissions as submission_store
+from .openapi import Blueprint, operation
 from .schemas import AccountSchema, HealthSchema
 
 blp = Blueprint("service", __name__, description="Health and account.")
@@ -16,7 +16,7 @@ blp = Blueprint("service", __name__, description="Health and account.")
 
 @blp.route("/health")
 class Health(MethodView):
-    @blp.doc(security=[])
+    @operation("get_health", public=True)
     @blp.response(200, HealthSchema)
     def get(self):
         """Is the server up; how long is the queue; which sandbox runs jobs (no auth)."""
@@ -30,6 +30,7 @@ class Health(MethodView):
 
 @blp.route("/account")
 class Account(MethodView):
+    @operation("get_account")
     @blp.response(200, AccountSchema)
     def get(self):
         """Your account: credits, and each limit with what is used of it."""

@@ -4,20 +4,20 @@ import re
 
 from flask import current_app, g, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from .. import billing, errors, lifecycle, submitting
+from .. import billing, errors, lifecycle, progress_stream, submitting
 from ..auth import require_scope
-from ..idempotency import idempotent
-from .. import progress_stream
-from ..domain import represent, urls
-from ..http import public_url
 from ..clock import parse_time, rfc3339
+from ..domain import represent, urls
+from ..domain.statuses import Status
+from ..http import public_url
+from ..idempotency import idempotent
 from ..money import micros_to_credits
 from ..store import submissions as submission_store
 from . import responses
-from .schemas import (AcceptedSchema, ContinueSchema, SubmissionCreateSchema, SubmissionGetQuerySchema,
-                      SubmissionListQuerySchema, SubmissionSchema, list_schema)
+from .openapi import Blueprint, operation
+from .schemas import (CONTINUE_EXAMPLE, SUBMISSION_EXAMPLE, AcceptedSchema, ContinueSchema, SubmissionCreateSchema,
+                      SubmissionGetQuerySchema, SubmissionListQuerySchema, SubmissionSchema, list_schema)
 
 blp = Blueprint("submissions", __name__, description="Submit PyGAD jobs and follow them.")
 MAX_WAIT_SECONDS = 60
@@ -26,9 +26,11 @@ _PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)")
 
 @blp.route("/submissions")
 class Submissions(MethodView):
+    @operation("create_submission", errors.InsufficientCredits, errors.QuotaExceeded, errors.ConcurrencyLimit,
+               errors.Unavailable, headers=("Location", "Preference-Applied"), parameters=("Prefer",))
     @require_scope("submissions:write")
     @idempotent
-    @blp.arguments(SubmissionCreateSchema())
+    @blp.arguments(SubmissionCreateSchema(), example=SUBMISSION_EXAMPLE)
     @blp.response(202, AcceptedSchema)
     @blp.alt_response(200, schema=SubmissionSchema, description="with `Prefer: wait=N`, when the run ended in time")
     def post(self, data):
@@ -41,6 +43,7 @@ class Submissions(MethodView):
                          "fitness_func_entry": row["fitness_func_entry"]}
         return _accepted(services, row, reserved, generated=generated)
 
+    @operation("list_submissions")
     @require_scope("submissions:read")
     @blp.arguments(SubmissionListQuerySchema(), location="query")
     @blp.response(200, list_schema(SubmissionSchema))
@@ -58,6 +61,7 @@ class Submissions(MethodView):
 
 @blp.route("/submissions/<string:submission_id>")
 class SubmissionById(MethodView):
+    @operation("get_submission", errors.NotFound)
     @require_scope("submissions:read")
     @blp.arguments(SubmissionGetQuerySchema(), location="query")
     @blp.response(200, SubmissionSchema)
@@ -70,6 +74,7 @@ class SubmissionById(MethodView):
         include_fitness_func = query["include"] == "fitness_func"
         return responses.as_response(represent.submission(row, public_url(), include_fitness_func))
 
+    @operation("delete_submission", errors.NotFound, errors.Conflict)
     @require_scope("submissions:write")
     @blp.response(204)
     def delete(self, submission_id):
@@ -80,6 +85,7 @@ class SubmissionById(MethodView):
 
 @blp.route("/submissions/<string:submission_id>/cancel")
 class SubmissionCancel(MethodView):
+    @operation("cancel_submission", errors.NotFound, errors.Conflict)
     @require_scope("submissions:write")
     @idempotent
     @blp.response(200, SubmissionSchema)
@@ -88,16 +94,19 @@ class SubmissionCancel(MethodView):
     def post(self, submission_id):
         """Cancel: a queued run never starts and costs nothing; a running one stops within a second."""
         row = lifecycle.cancel(current_app.extensions["vilvik"], g.account_id, submission_id)
-        if row["status"] == "running":
+        if row["status"] == Status.RUNNING:
             return represent.submission(row, public_url()), 202
         return represent.submission(row, public_url())
 
 
 @blp.route("/submissions/<string:submission_id>/continue")
 class SubmissionContinue(MethodView):
+    @operation("continue_submission", errors.NotFound, errors.Conflict, errors.InsufficientCredits,
+               errors.QuotaExceeded, errors.ConcurrencyLimit, errors.Unavailable,
+               headers=("Location", "Preference-Applied"), parameters=("Prefer",))
     @require_scope("submissions:write")
     @idempotent
-    @blp.arguments(ContinueSchema())
+    @blp.arguments(ContinueSchema(), example=CONTINUE_EXAMPLE)
     @blp.response(202, AcceptedSchema)
     def post(self, data, submission_id):
         """Run N more generations from where a finished run stopped (a new submission with parent_id)."""
@@ -108,9 +117,10 @@ class SubmissionContinue(MethodView):
 
 @blp.route("/submissions/<string:submission_id>/events")
 class SubmissionEvents(MethodView):
+    @operation("stream_submission_events", errors.NotFound, errors.Unavailable)
     @require_scope("submissions:read")
-    @blp.response(200, description="a text/event-stream of `progress` events and one final `status` event",
-                  content_type="text/event-stream")
+    @blp.response(200, {"type": "string"}, content_type="text/event-stream",
+                  description="a text/event-stream of `progress` events and one final `status` event")
     def get(self, submission_id):
         """Follow a run live as Server-Sent Events; the stream ends when the run does."""
         return progress_stream.stream(current_app.extensions["vilvik"], g.account_id, submission_id)

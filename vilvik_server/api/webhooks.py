@@ -5,7 +5,6 @@ The schemas of these bodies live here rather than in schemas.py, beside the only
 """
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from .. import errors
@@ -16,7 +15,8 @@ from ..idempotency import idempotent
 from ..store import webhooks as webhook_store
 from ..webhooks import endpoints, signing, validate_url
 from . import responses
-from .schemas import ListQuerySchema, list_schema
+from .openapi import Blueprint, operation, ref
+from .schemas import ListQuerySchema, ResponseSchema, list_schema
 
 blp = Blueprint("webhooks", __name__, description="Webhook endpoints and their deliveries.")
 
@@ -28,57 +28,66 @@ class EndpointUpdateSchema(Schema):
     enabled = fields.Boolean(metadata={"description": "true re-enables an endpoint that a 410 Gone disabled"})
 
 
-class EndpointSchema(Schema):
-    id = fields.String()
-    object = fields.String()
-    url = fields.String()
-    events = fields.List(fields.String())
-    description = fields.String()
-    enabled = fields.Boolean()
-    disabled_reason = fields.String(allow_none=True)
-    failure_count = fields.Integer(metadata={"description": "deliveries that failed after every retry"})
-    last_success_at = fields.String(allow_none=True)
-    last_failure_at = fields.String(allow_none=True)
-    previous_secret_expires_at = fields.String(
-        allow_none=True, metadata={"description": "after a rotation: until then, the old secret signs too"})
-    created_at = fields.String()
-    updated_at = fields.String()
+def _time(nullable=False, **metadata):
+    return fields.String(required=True, allow_none=nullable, metadata={"format": "date-time", **metadata})
+
+
+class EndpointSchema(ResponseSchema):
+    id = fields.String(required=True)
+    object = fields.String(required=True, metadata={"example": "webhook_endpoint"})
+    url = fields.String(required=True, metadata={"format": "uri"})
+    events = fields.List(fields.String(), required=True, metadata={"description": "event types, or [\"*\"] for all"})
+    description = fields.String(required=True)
+    enabled = fields.Boolean(required=True)
+    disabled_reason = fields.String(required=True, allow_none=True)
+    failure_count = fields.Integer(required=True, metadata={"description": "deliveries that failed after every retry"})
+    last_success_at = _time(nullable=True)
+    last_failure_at = _time(nullable=True)
+    previous_secret_expires_at = _time(
+        nullable=True, description="after a rotation: until then, the old secret signs too")
+    created_at = _time()
+    updated_at = _time()
     secret = fields.String(metadata={"description": "whsec_...: only on create and rotate-secret"})
 
 
-class AttemptSchema(Schema):
-    number = fields.Integer()
-    created_at = fields.String()
-    url = fields.String()
-    status_code = fields.Integer(allow_none=True)
-    latency_ms = fields.Float(allow_none=True)
-    error = fields.String(allow_none=True)
-    response_excerpt = fields.String(allow_none=True)
-    next_retry_at = fields.String(allow_none=True)
+class AttemptSchema(ResponseSchema):
+    number = fields.Integer(required=True)
+    created_at = _time()
+    url = fields.String(required=True, metadata={"format": "uri"})
+    status_code = fields.Integer(required=True, allow_none=True)
+    latency_ms = fields.Float(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    response_excerpt = fields.String(required=True, allow_none=True)
+    next_retry_at = _time(nullable=True)
 
 
-class DeliverySchema(Schema):
-    id = fields.String()
-    object = fields.String()
-    webhook_id = fields.String()
-    event_id = fields.String(metadata={"description": "also the webhook-id header, the same on every retry"})
-    event_type = fields.String()
-    status = fields.String(metadata={"enum": ["pending", "sending", "succeeded", "failed"]})
-    attempt = fields.Integer(metadata={"description": "attempts made so far"})
-    status_code = fields.Integer(allow_none=True, metadata={"description": "of the last attempt"})
-    latency_ms = fields.Float(allow_none=True)
-    error = fields.String(allow_none=True)
-    response_excerpt = fields.String(allow_none=True)
-    next_retry_at = fields.String(allow_none=True)
-    redelivery_of = fields.String(allow_none=True)
-    created_at = fields.String()
-    finished_at = fields.String(allow_none=True)
-    attempts = fields.List(fields.Nested(AttemptSchema))
+class DeliverySchema(ResponseSchema):
+    id = fields.String(required=True)
+    object = fields.String(required=True, metadata={"example": "webhook_delivery"})
+    webhook_id = fields.String(required=True)
+    event_id = fields.String(required=True, metadata={"description": "also the webhook-id header, the same on every "
+                                                                     "retry"})
+    event_type = fields.String(required=True)
+    status = fields.String(required=True, metadata={"openapi": ref("DeliveryStatus")})
+    attempt = fields.Integer(required=True, metadata={"description": "attempts made so far"})
+    status_code = fields.Integer(required=True, allow_none=True, metadata={"description": "of the last attempt"})
+    latency_ms = fields.Float(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    response_excerpt = fields.String(required=True, allow_none=True)
+    next_retry_at = _time(nullable=True)
+    redelivery_of = fields.String(required=True, allow_none=True)
+    created_at = _time()
+    finished_at = _time(nullable=True)
+    attempts = fields.List(fields.Nested(AttemptSchema), required=True)
 
 
-class DefaultSecretSchema(Schema):
-    object = fields.String()
-    secret = fields.String()
+class DefaultSecretSchema(ResponseSchema):
+    object = fields.String(required=True, metadata={"example": "webhook_secret"})
+    secret = fields.String(required=True)
+
+
+ENDPOINT_EXAMPLE = {"url": "https://example.com/hooks/vilvik", "events": ["result.completed", "result.failed"],
+                    "description": "my receiver"}
 
 
 def _services():
@@ -95,6 +104,7 @@ def _queued(delivery_row, event_type):
 
 @blp.route("/webhooks")
 class Webhooks(MethodView):
+    @operation("list_webhooks")
     @require_scope("webhooks:read")
     @blp.arguments(ListQuerySchema(), location="query")
     @blp.response(200, list_schema(EndpointSchema))
@@ -103,9 +113,10 @@ class Webhooks(MethodView):
         page = webhook_store.list_endpoints(_services().db.connection(), g.account_id, query["cursor"], query["limit"])
         return responses.page(page, [represent_webhooks.endpoint(row) for row in page.rows])
 
+    @operation("create_webhook", errors.QuotaExceeded)
     @require_scope("webhooks:write")
     @idempotent
-    @blp.arguments(EndpointCreateSchema())
+    @blp.arguments(EndpointCreateSchema(), example=ENDPOINT_EXAMPLE)
     @blp.response(201, EndpointSchema)
     def post(self, data):
         """Register an endpoint; its signing secret is in this response (and after each rotate-secret)."""
@@ -115,14 +126,16 @@ class Webhooks(MethodView):
 
 @blp.route("/webhooks/<string:webhook_id>")
 class WebhookById(MethodView):
+    @operation("get_webhook", errors.NotFound)
     @require_scope("webhooks:read")
     @blp.response(200, EndpointSchema)
     def get(self, webhook_id):
         """Fetch one endpoint: its filter, whether it is enabled, and how its deliveries fare."""
         return represent_webhooks.endpoint(_endpoint(_services().db.connection(), webhook_id))
 
+    @operation("update_webhook", errors.NotFound)
     @require_scope("webhooks:write")
-    @blp.arguments(EndpointUpdateSchema())
+    @blp.arguments(EndpointUpdateSchema(), example={"enabled": True})
     @blp.response(200, EndpointSchema)
     def patch(self, data, webhook_id):
         """Change the url, events filter, description or enabled flag; disabling fails what is pending."""
@@ -130,6 +143,7 @@ class WebhookById(MethodView):
             _endpoint(conn, webhook_id)
             return represent_webhooks.endpoint(webhook_store.update_endpoint(conn, g.account_id, webhook_id, data))
 
+    @operation("delete_webhook", errors.NotFound)
     @require_scope("webhooks:write")
     @blp.response(204)
     def delete(self, webhook_id):
@@ -142,6 +156,7 @@ class WebhookById(MethodView):
 
 @blp.route("/webhooks/<string:webhook_id>/rotate-secret")
 class WebhookRotateSecret(MethodView):
+    @operation("rotate_webhook_secret", errors.NotFound)
     @require_scope("webhooks:write")
     @idempotent
     @blp.response(200, EndpointSchema)
@@ -153,6 +168,7 @@ class WebhookRotateSecret(MethodView):
 
 @blp.route("/webhooks/<string:webhook_id>/test")
 class WebhookTest(MethodView):
+    @operation("send_webhook_test", errors.NotFound, errors.Conflict)
     @require_scope("webhooks:write")
     @idempotent
     @blp.response(202, DeliverySchema)
@@ -163,6 +179,7 @@ class WebhookTest(MethodView):
 
 @blp.route("/webhooks/<string:webhook_id>/deliveries")
 class WebhookDeliveries(MethodView):
+    @operation("list_webhook_deliveries", errors.NotFound)
     @require_scope("webhooks:read")
     @blp.arguments(ListQuerySchema(), location="query")
     @blp.response(200, list_schema(DeliverySchema))
@@ -177,6 +194,7 @@ class WebhookDeliveries(MethodView):
 
 @blp.route("/webhooks/<string:webhook_id>/deliveries/<string:delivery_id>/redeliver")
 class WebhookRedeliver(MethodView):
+    @operation("redeliver_webhook_delivery", errors.NotFound, errors.Conflict)
     @require_scope("webhooks:write")
     @idempotent
     @blp.response(202, DeliverySchema)
@@ -187,6 +205,7 @@ class WebhookRedeliver(MethodView):
 
 @blp.route("/webhooks/default/secret")
 class WebhookDefaultSecret(MethodView):
+    @operation("get_default_webhook_secret")
     @require_scope("webhooks:write")
     @blp.response(200, DefaultSecretSchema)
     def get(self):

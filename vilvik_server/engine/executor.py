@@ -19,6 +19,7 @@ from vilvik_sandbox.privileges import UID_BASE
 
 from .. import billing, claim_loop
 from ..domain import stop_reason
+from ..domain.statuses import Status
 from ..experiments import tracking as experiment_tracking
 from ..store import results as result_store
 from ..store import submissions as submission_store
@@ -178,7 +179,7 @@ class Executor:
             reaped = self._run(row, slot)
         except Exception:  # noqa: B902 - raised before the job started or after it ended
             log.exception("submission %s: the executor failed", row["id"])
-            self._store(row, job.Outcome("failed", {"code": "internal_error", "message": "internal error"}))
+            self._store(row, job.Outcome(Status.FAILED, {"code": "internal_error", "message": "internal error"}))
         finally:
             if reaped:
                 with self._slots_lock:
@@ -209,7 +210,7 @@ class Executor:
         if row["parent_id"]:
             spec["resume"] = self._resume_point(row["parent_id"])
             if spec["resume"] is None:
-                self._store(row, job.Outcome("failed", {
+                self._store(row, job.Outcome(Status.FAILED, {
                     "code": "internal_error", "message": "the parent's saved state is gone"}))
                 return True
         outcome = job.execute(

@@ -9,8 +9,10 @@ the run fails with `invalid_report` (charged: the job wrote it).
 """
 import json
 import math
+import re
 
 SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json joins valid pairs, so any left is alone
 MAX_TEXT = 64 * 1024
 MAX_OBJECTIVES = 64  # values of one multi-objective fitness
 MAX_SAFE_INT = 2 ** 53  # beyond it an integer is not exactly a float (nor a JSON number every client reads)
@@ -212,4 +214,4 @@ def _text(value, name, limit):
 
 def clean_text(text):
     """Valid UTF-8 whatever the job wrote: a lone surrogate ("\\ud800") becomes U+FFFD."""
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _SURROGATE.sub("\ufffd", text)

@@ -12,7 +12,8 @@ from . import report
 from .job import Outcome
 
 MAX_MESSAGE_BYTES = 64 << 20
-ERROR_CODES = report.USER_ERROR_CODES + ("timeout", "sandbox_violation", "internal_error", "worker_lost")
+ERROR_CODES = report.USER_ERROR_CODES + ("timeout", "invalid_report", "sandbox_violation", "internal_error",
+                                        "worker_lost")
 USAGE_SLACK_SECONDS = 5.0
 
 

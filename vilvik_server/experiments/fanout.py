@@ -49,7 +49,7 @@ def base_of(submission):
             "limits": json.loads(submission["limits"]), **params}
     if submission["type"] == "quick":
         body.update(type="quick", problem=submission["problem"],
-                    problem_params=json.loads(submission["problem_params"] or "{}"))
+                    problem_params=json.loads(submission["problem_params"]) if submission["problem_params"] else None)
     else:
         body.update(fitness_func=submission["fitness_func"], fitness_func_entry=submission["fitness_func_entry"])
     return body

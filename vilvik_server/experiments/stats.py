@@ -9,6 +9,7 @@ What is ranked: a run's best_solution_fitness as its result shows it; for multi-
 runs, the first objective of it. Only succeeded runs enter the statistics.
 """
 import math
+import threading
 import warnings
 
 import numpy
@@ -68,6 +69,11 @@ def cells(cell_params, runs):
             summary["p_value"] = None if not ranked or index == ranked[0] or not summary["succeeded"] \
                 else mann_whitney_p(numpy.asarray(values[index], dtype=float), top)
     return summaries
+
+
+def warm_up():
+    """Import scipy.stats in the background (about two seconds), for a server that has started serving."""
+    threading.Thread(target=lambda: __import__("scipy.stats"), name="vilvik-scipy-import", daemon=True).start()
 
 
 def mann_whitney_p(sample, reference):

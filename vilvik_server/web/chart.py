@@ -1,9 +1,12 @@
 """The fitness chart: best (and mean) fitness per generation as inline SVG, drawn on the server.
 
-No script and no library: a few polylines on a grid, with a title and a description
-that say in words what the lines show. Long histories are thinned to one point per
-pixel column, keeping each column's last value.
+The SVG needs no script: a few polylines on a grid, with a title and a description
+that say in words what the lines show. It also carries its data (`data-series`), from
+which static/chart.js redraws it at the size shown, with a log-scale switch and a
+read-out under the pointer. Long histories are thinned to one point per pixel column,
+keeping each column's last value. The x-axis spans the generations run.
 """
+import json
 import math
 
 from markupsafe import Markup, escape
@@ -24,7 +27,15 @@ def history_series(result):
             series.append((f"best, objective {index + 1}", f"best o{index + 1}",
                            [_finite(v[index]) if isinstance(v, list) and len(v) > index else None for v in best]))
     else:
-        series.append(("best fitness", "best", [_finite(v) for v in best]))
+        values = [_finite(v) for v in best]
+        series.append(("best fitness", "best", values))
+        so_far, running = [], None
+        for value in values:
+            if value is not None and (running is None or value > running):
+                running = value
+            so_far.append(running)
+        if so_far != values:  # without elitism a generation's best can be worse than an earlier one
+            series.append(("best so far", "best-so-far", so_far))
     mean = result.get("mean_fitness_per_generation")
     if mean:
         series.append(("mean fitness", "mean", [_finite(v) for v in mean]))
@@ -39,9 +50,11 @@ def render(series, last_generation=None, chart_id="fitness-chart"):
     low, high = _domain(finite)
     x = lambda g: LEFT + PLOT_W * g / last  # noqa: E731
     y = lambda v: TOP + PLOT_H * (1 - (v - low) / (high - low))  # noqa: E731
+    data = [{"label": label, "css": css, "points": [[g, v] for g, v in _thin(values)]}
+            for label, css, values in series]
     parts = [f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'aria-labelledby="{chart_id}-title {chart_id}-desc" data-left="{LEFT}" data-top="{TOP}" '
-             f'data-width="{PLOT_W}" data-height="{PLOT_H}" data-last="{last}">',
+             f'aria-labelledby="{chart_id}-title {chart_id}-desc" data-series="{escape(json.dumps(data))}" '
+             f'data-desc="{escape(_describe(series))}">',
              f'<title id="{chart_id}-title">Fitness per generation</title>',
              f'<desc id="{chart_id}-desc">{escape(_describe(series))}</desc>']
     for tick in _ticks(low, high):
@@ -99,11 +112,14 @@ def _ticks(low, high, count=5, integer=False):
 
 
 def _label(value):
+    """A tick label, with a real minus sign (U+2212)."""
     if value == 0:
         return "0"
     if abs(value) >= 1e5 or abs(value) < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:.6g}"
+        text = f"{value:.1e}"
+    else:
+        text = f"{value:.4g}"
+    return text.replace("-", "\u2212")
 
 
 def _thin(values):

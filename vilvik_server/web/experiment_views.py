@@ -60,8 +60,9 @@ def new(submission_id):
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         context.update(message=exc.message, problems=_problems(fields) if fields else [])
         return render_template("web/new_experiment.html", **context), exc.status
-    flash(f"Started: experiment {row['id']} queued {row['runs_total']} runs; "
-          f"{micros_to_credits(reserved):g} credits are reserved until they end.")
+    flash(f"Started: experiment {row['id']} queued {row['runs_total']} runs. They may cost up to "
+          f"{micros_to_credits(reserved):g} credits together (held until each run ends; each is charged only the "
+          f"CPU time it uses).")
     return redirect(url_for("web_experiments.show", experiment_id=row["id"]))
 
 

@@ -147,3 +147,19 @@ def quick_fields(problem, form):
                           "required": name in required, "choices": spec.get("enum"),
                           "long": kind in ("array", "object", "json") or len(value) > 60})
     return described
+
+
+def form_from(body):
+    """The new-submission form's fields pre-filled from a POST /submissions body (edit and resubmit)."""
+    def text(value):
+        return value if isinstance(value, str) else json.dumps(value)
+
+    form = {"name": body.get("name", "")}
+    if body.get("type") == "quick":
+        form.update({f"problem_params.{name}": text(value) for name, value in (body.get("problem_params") or {}).items()})
+        form.update({name: text(body[name]) for name in ("num_generations", "sol_per_pop", "random_seed") if name in body})
+        return form
+    form.update(fitness_func=body.get("fitness_func", ""), fitness_func_entry=body.get("fitness_func_entry", "fitness_func"))
+    form.update({name: text(value) for name, value in body.items() if name in GAParamsSchema._declared_fields})
+    form.update({f"limits.{name}": str(value) for name, value in (body.get("limits") or {}).items()})
+    return form

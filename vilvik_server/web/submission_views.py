@@ -5,7 +5,7 @@ from flask import Blueprint, Response, current_app, flash, g, redirect, render_t
 from marshmallow import ValidationError
 
 from .. import billing, errors, lifecycle, progress_stream, submitting
-from ..domain import represent
+from ..domain import replay, represent
 from ..domain.inputs import ContinueSchema, SubmissionCreateSchema
 from ..domain.statuses import STATUSES
 from ..http import public_url
@@ -49,11 +49,19 @@ def new():
     tab = request.values.get("type") or ("quick" if catalogue else "custom")
     if tab not in ("quick", "custom") or (tab == "quick" and not catalogue):
         tab = "custom"
-    problem = _problem(catalogue, request.values.get("problem")) if tab == "quick" else None
-    form = request.form if request.method == "POST" else {}
+    source = _source(request.args.get("from")) if request.method == "GET" else None
+    if source is not None:  # edit and resubmit: the form holds that run's job
+        body = replay.create_body(source)
+        tab = "quick" if body.get("type") == "quick" and catalogue else "custom"
+        if tab == "custom" and body.get("type") == "quick":
+            body = dict(body, fitness_func=source.get("fitness_func", ""))
+    problem = _problem(catalogue, source["problem"] if source and tab == "quick" else request.values.get("problem")) \
+        if tab == "quick" else None
+    form = request.form if request.method == "POST" else (forms.form_from(body) if source is not None else {})
     context = {"tab": tab, "catalogue": catalogue, "problem": problem, "form": form, "errors": {},
                "message": None, "param_groups": forms.param_fields(), "example_fitness": EXAMPLE_FITNESS,
-               "limit_names": forms.LIMITS, "quick_fields": forms.quick_fields}
+               "limit_names": forms.LIMITS, "quick_fields": forms.quick_fields, "source": source,
+               "price": current_app.extensions["vilvik"].settings["CREDITS_PER_CPU_SECOND"]}
     if request.method == "GET":
         return render_template("web/new_submission.html", **context)
     if tab == "quick" and problem is None:
@@ -82,7 +90,8 @@ def new():
 @login_required
 def show(submission_id):
     """Status, live progress, the chart, the result, the parameters and the code."""
-    return render_template("web/submission.html", **_details(submission_id))
+    details = _details(submission_id)
+    return render_template("web/submission.html", again=_again(details["s"]), **details)
 
 
 @blp.route("/submissions/<submission_id>/panel")
@@ -161,7 +170,7 @@ def _details(submission_id):
     series = chart.history_series(result) if result else []
     terminal = row["status"] in submission_store.TERMINAL
     return {"s": submission, "result": result, "series": series,
-            "chart": chart.render(series, submission["params"]["num_generations"]) if result else None,
+            "chart": chart.render(series) if result else None,
             "legend": chart.legend(series), "can_continue": bool(saved and saved["resume_state"]),
             "terminal": terminal,
             "reserved": micros_to_credits(row["reserved_micros"]),
@@ -169,8 +178,22 @@ def _details(submission_id):
                 submission_store.get(conn, g.account_id, row["parent_id"]), submission["params"]["num_generations"],
                 current_app.extensions["vilvik"].settings, row["reserved_micros"])),
             "live_chart": None if result or terminal else chart.render(
-                [("best fitness", "best", []), ("mean fitness", "mean", [])],
-                submission["params"]["num_generations"], chart_id="live-chart")}
+                [("best fitness", "best", []), ("mean fitness", "mean", [])], chart_id="live-chart")}
+
+
+def _source(submission_id):
+    """The account's submission to pre-fill the form from (with its fitness source), or None."""
+    if not submission_id:
+        return None
+    row = submission_store.get(current_app.extensions["vilvik"].db.connection(), g.account_id, submission_id)
+    return represent.submission(row, public_url(), include_fitness_func=True) if row is not None else None
+
+
+def _again(submission):
+    """The copy-as-curl and copy-as-Python texts that run this submission again."""
+    path, body = replay.request_for(submission)
+    api = public_url() + "/api/v1"
+    return {"curl": replay.as_curl(api, path, body), "python": replay.as_python(api, path, body)}
 
 
 def _result(submission_id):

@@ -10,6 +10,7 @@ import logging
 
 from ..domain import represent
 from ..domain.json_values import finite
+from ..domain.statuses import Status
 from ..domain.urls import result_by_id_url
 from ..clock import now, rfc3339
 from ..ids import new_id
@@ -22,8 +23,8 @@ from . import ALL, PING, subscribed
 
 log = logging.getLogger("vilvik.webhooks")
 
-EVENT_FOR_STATUS = {"running": "submission.started", "succeeded": "result.completed",
-                    "failed": "result.failed", "cancelled": "submission.cancelled"}
+EVENT_FOR_STATUS = {Status.RUNNING: "submission.started", Status.SUCCEEDED: "result.completed",
+                    Status.FAILED: "result.failed", Status.CANCELLED: "submission.cancelled"}
 RESULT_FIELDS = ("best_solution", "best_solution_fitness", "best_solution_idx", "best_solution_generation",
                  "generations_completed", "interpretation", "usage")
 
@@ -80,7 +81,7 @@ def record_ping(conn, account_id, endpoint_id):
 def _submission_data(conn, settings, row):
     submission = submission_summary(row, settings["PUBLIC_URL"])
     data = {"submission": submission}
-    if row["status"] in ("succeeded", "cancelled"):
+    if row["status"] in (Status.SUCCEEDED, Status.CANCELLED):
         saved = result_store.get_by_submission(conn, row["id"])
         data["result"] = result_summary(saved, settings["PUBLIC_URL"]) if saved is not None else None
         data["result_url"] = submission["result_url"]

@@ -50,6 +50,8 @@ class WorkerProcess:
 
     @property
     def sandbox_usable(self):
+        if getattr(self, "slot_tainted", False):  # a job's end was never heard: its uid may still run
+            return False
         return self.sandbox.get("mode") == "full" or self.settings["SANDBOX_ALLOW_DEGRADED"]
 
     def stop(self):

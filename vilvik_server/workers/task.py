@@ -57,6 +57,11 @@ def run(process, payload):
         if outcome.requeue:  # this worker is stopping: the run goes back to the control plane
             outcome = job.Outcome("failed", {"code": "worker_lost", "message": "the worker stopped"})
         report.outcome(outcome)
+        if not outcome.reaped:
+            # Something of the job may live on under this process's slot uid: take no more jobs.
+            process.slot_tainted = True
+            log.error("submission %s: its end was never confirmed; slot %d takes no more jobs", submission_id,
+                      process.slot)
         log.info("submission %s: %s (cpu %.3fs)", submission_id, outcome.status,
                  outcome.usage.get("cpu_seconds") or 0)
     finally:

@@ -10,7 +10,6 @@
   var announce = document.getElementById("announce");
   var points = [];  // [generation, best, mean]
   var finished = false;
-  var SVG = "http://www.w3.org/2000/svg";
 
   function setField(name, text) {
     var node = live.querySelector('[data-field="' + name + '"]');
@@ -25,37 +24,14 @@
 
   function draw() {
     var svg = document.getElementById("live-chart");
-    if (!svg || points.length === 0) return;
-    var left = +svg.dataset.left, top = +svg.dataset.top, width = +svg.dataset.width,
-        height = +svg.dataset.height, last = +svg.dataset.last || 1;
-    var values = [];
-    points.forEach(function (p) {
-      [p[1], p[2]].forEach(function (v) { if (typeof v === "number" && isFinite(v)) values.push(v); });
-    });
-    if (values.length === 0) return;
-    var min = Math.min.apply(null, values), max = Math.max.apply(null, values);
-    var pad = max > min ? (max - min) * 0.05 : Math.max(Math.abs(max) * 0.1, 1);
-    var low = min - pad, high = max + pad;
-    function x(g) { return (left + width * g / last).toFixed(1); }
-    function y(v) { return (top + height * (1 - (v - low) / (high - low))).toFixed(1); }
-    [["best", 1], ["mean", 2]].forEach(function (pair) {
-      var line = svg.querySelector("polyline." + pair[0]);
-      if (!line) return;
-      line.setAttribute("points", points.filter(function (p) {
-        return typeof p[pair[1]] === "number" && isFinite(p[pair[1]]);
-      }).map(function (p) { return x(p[0]) + "," + y(p[pair[1]]); }).join(" "));
-    });
-    // The server drew y ticks for an empty chart: relabel the two ends for this range.
-    svg.querySelectorAll(".live-range").forEach(function (n) { n.remove(); });
-    (max > min ? [min, max] : [max]).forEach(function (value) {
-      var text = document.createElementNS(SVG, "text");
-      text.setAttribute("class", "tick y live-range");
-      text.setAttribute("x", left - 6);
-      text.setAttribute("y", +y(value) + 4);
-      text.textContent = String(Number(value.toPrecision(4)));
-      svg.appendChild(text);
-    });
-    svg.querySelectorAll(".tick.y:not(.live-range), .grid").forEach(function (n) { n.remove(); });
+    if (!svg || points.length === 0 || !window.VilvikChart) return;
+    function line(index) {
+      return points.map(function (p) {
+        return [p[0], typeof p[index] === "number" && isFinite(p[index]) ? p[index] : null];
+      });
+    }
+    window.VilvikChart.update(svg, [{label: "best fitness", css: "best", points: line(1)},
+                                    {label: "mean fitness", css: "mean", points: line(2)}]);
   }
 
   function progress(data) {
@@ -80,6 +56,7 @@
     }).then(function (html) {
       live.innerHTML = html;
       live.dataset.status = status;
+      if (window.VilvikChart) live.querySelectorAll("svg.chart[data-series]").forEach(window.VilvikChart.setup);
       if (announce) announce.textContent = "The run " + status + ".";
     }).catch(function () {
       if (announce) announce.textContent = "The run " + status + ". Reload the page to see the result.";
