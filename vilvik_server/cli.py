@@ -10,14 +10,19 @@ log = logging.getLogger("vilvik.cli")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="vilvik-server", description="Operate a Vilvik server.")
+    parser = argparse.ArgumentParser(
+        prog="vilvik-server", description="Operate a Vilvik server.",
+        epilog="Settings (VILVIK_<NAME>, VILVIK_<NAME>_FILE or instance/config.py) are listed by "
+               "`vilvik-server settings`; EXECUTOR=local|celery and BROKER_URL choose where jobs run.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create or migrate the database (idempotent)")
     serve = commands.add_parser(
         "serve", help="serve the API, website and playground with waitress, running jobs",
         description="Serve the API, the website and the playground with waitress, with the executor "
                     "running jobs. Unless PUBLIC_URL is set, the URLs the API returns use the address "
-                    "served here. SIGTERM or Ctrl-C stops taking work and exits.")
+                    "served here. SIGTERM or Ctrl-C stops taking work and exits. With EXECUTOR=celery "
+                    "(and BROKER_URL) it is the control plane and `vilvik-server worker` processes run the "
+                    "jobs (docs/scaling.md). One serve per instance folder.")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every "
                             "interface, then set PUBLIC_URL to the name clients use)")
