@@ -79,3 +79,33 @@ def test_account_shows_both_windows(tmp_path):
         assert limits["account_rate_limit"]["remaining"] == 69
     finally:
         server.stop()
+
+
+def test_the_in_memory_windows_answer_exactly_as_the_limits_library(monkeypatch):
+    """Hit by hit over several windows: allowed or not, remaining and reset, against limits' own
+    sliding-window counter on its memory storage."""
+    import random
+    import time
+
+    from limits import parse
+    from limits.storage import MemoryStorage
+    from limits.strategies import SlidingWindowCounterRateLimiter
+
+    from vilvik_server.ratelimit import MemoryWindows
+
+    clock = [1_800_000_000.25]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    ours, theirs = MemoryWindows(), SlidingWindowCounterRateLimiter(MemoryStorage())
+    chance = random.Random(7)
+    for rate in ("5/second", "7/minute", "3/hour"):
+        limit = parse(rate)
+        step = limit.get_expiry() / 9
+        for _ in range(200):
+            clock[0] += chance.choice([0, 0, step * 0.1, step, step * 3, limit.get_expiry() * 2.5])
+            identity = chance.choice(["a", "b"])
+            assert ours.test(limit, "key", identity) == theirs.test(limit, "key", identity)
+            allowed, reset_at, remaining = ours.hit_with_stats(limit, "key", identity)
+            assert allowed == theirs.hit(limit, "key", identity)
+            expected_reset, expected_remaining = theirs.get_window_stats(limit, "key", identity)
+            assert remaining == expected_remaining
+            assert abs(reset_at - expected_reset) < 1e-6
