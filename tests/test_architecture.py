@@ -109,7 +109,9 @@ def test_it_has_no_import_circle():
 
 JOB_RUNNING_MODULES = ("vilvik_server.engine", "vilvik_server.engine.executor", "vilvik_server.engine.job",
                        "vilvik_server.lifecycle", "vilvik_server.submitting", "vilvik_server.webhooks.delivery",
-                       "vilvik_server.domain.inputs", "vilvik_server.domain.represent")
+                       "vilvik_server.domain.inputs", "vilvik_server.domain.represent",
+                       "vilvik_server.workers.app", "vilvik_server.workers.command", "vilvik_server.workers.task",
+                       "celery.bin.worker")
 
 
 def test_it_runs_jobs_without_loading_flask():

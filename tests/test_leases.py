@@ -114,7 +114,7 @@ def test_cancelling_a_run_whose_owner_is_gone_ends_it_at_once_and_charges_nothin
     try:
         started = time.monotonic()
         response = ApiUser(front, user.key).post(f"/submissions/{job['id']}/cancel")
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.5  # not the whole wait for a runner that is gone
         assert response.status_code == 200
         assert response.json()["status"] == "cancelled"
         assert response.json()["credits_charged"] == 0
