@@ -14,10 +14,9 @@ import argparse
 import json
 import sys
 
-from . import __version__
+from . import __version__, cli_text
 from .client import Client
 from .errors import APIConnectionError, NotFoundError, RunFailedError, VilvikError, WaitTimeoutError
-from .submission import format_progress
 
 OK, RUN_FAILED, USAGE, UNREACHABLE, TIMED_OUT = 0, 1, 2, 3, 4
 EXIT_CODES = """exit codes:
@@ -243,56 +242,23 @@ def _follow(client, args, submission):
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     submission.wait(timeout=args.timeout, poll_interval=args.poll_interval,
                     cancel_on_timeout=args.cancel_on_timeout, progress=show)
-    text = _summary(submission)
+    text = cli_text.summary(submission)
     if not args.json and submission.status in ("succeeded", "cancelled"):
         result = client.results.for_submission(submission.id)
         if result is not None:
-            text += "\n" + "\n".join(f"{k:<21}{v}" for k, v in _answer_rows(result))
+            text += "\n" + "\n".join(f"{k:<21}{v}" for k, v in cli_text.answer_rows(result))
     _emit(args, submission.raw, text)
     return OK if submission.status == "succeeded" else RUN_FAILED
 
 
-def _summary(submission):
-    return "\n".join([f"{submission.id} {submission.status}", *_details(submission)])
 
 
-def _details(submission):
-    lines = []
-    if submission.progress is not None:
-        lines.append(format_progress(submission).split("] ", 1)[-1])
-    if submission.stop_reason:
-        lines.append(f"ended: {_ended(submission)}")
-    if submission.credits_charged is not None:
-        lines.append(f"credits charged: {submission.credits_charged}")
-    if submission.error is not None:
-        lines.append(f"error: {submission.error.code}: {submission.error.message}")
-        if submission.error.traceback:
-            lines.append(submission.error.traceback.rstrip())
-    return lines
 
 
-STOP_REASONS = {"num_generations": "all {n} generations ran", "stop_criteria": "a stop criterion was reached ({c})",
-                "cancelled": "cancelled", "cpu_limit": "it reached its CPU-time limit",
-                "wall_limit": "it reached its wall-clock limit", "memory_limit": "it reached its memory limit",
-                "error": "it failed"}
 
 
-def _ended(submission):
-    text = STOP_REASONS.get(submission.stop_reason, submission.stop_reason)
-    total = submission.progress.num_generations if submission.progress else "?"
-    return text.format(n=total, c=submission.stop_criterion or "stop_criteria")
 
 
-def _answer_rows(result):
-    """The best solution and its fitness, and a quick problem's readable answer first."""
-    rows = []
-    interpretation = result.interpretation
-    if isinstance(interpretation, dict) and (interpretation.get("summary") or interpretation.get("text")):
-        rows.append(("answer", interpretation.get("summary") or interpretation.get("text")))
-    elif interpretation not in (None, {}):
-        rows.append(("answer", json.dumps(interpretation)))
-    rows += [("best fitness", result.best_solution_fitness), ("best solution", result.best_solution)]
-    return rows
 
 
 def cmd_submit(client, args):
@@ -322,7 +288,7 @@ def cmd_status(client, args):
     rows = [("id", submission.id), ("name", submission.name), ("status", submission.status),
             ("created", submission.raw.get("created_at")), ("finished", submission.raw.get("finished_at")),
             ("parent", submission.parent_id)]
-    lines = [f"{name:<10}{value}" for name, value in rows if value] + _details(submission)
+    lines = [f"{name:<10}{value}" for name, value in rows if value] + cli_text.details(submission)
     _emit(args, submission.raw, "\n".join(lines))
     return OK
 
@@ -342,7 +308,7 @@ def cmd_results(client, args):
     if args.csv:
         sys.stdout.write(client.results.csv(result.id))
         return OK
-    rows = [("result", result.id), ("submission", result.submission_id), *_answer_rows(result),
+    rows = [("result", result.id), ("submission", result.submission_id), *cli_text.answer_rows(result),
             ("found in generation", result.best_solution_generation),
             ("generations", result.generations_completed), ("credits charged", result.credits_charged)]
     _emit(args, result.raw, "\n".join(f"{k:<21}{v}" for k, v in rows))
@@ -387,26 +353,10 @@ def cmd_account(client, args):
 
 def cmd_problems(client, args):
     problems = client.quick.problems()
-    _emit(args, [p.raw for p in problems], "\n\n".join(_problem_text(p) for p in problems))
+    _emit(args, [p.raw for p in problems], "\n\n".join(cli_text.problem_text(p) for p in problems))
     return OK
 
 
-def _problem_text(problem):
-    """A problem's name and title, each parameter with its type and help, and a command that runs its example."""
-    lines = [f"{problem.name} — {problem.title or ''}".rstrip(" —")]
-    schema = problem.params_schema or {}
-    required = set(schema.get("required") or [])
-    for name, spec in (schema.get("properties") or {}).items():
-        kind = spec.get("type", "")
-        if kind == "array":
-            kind = f"list of {(spec.get('items') or {}).get('type', 'values')}"
-        flag = "" if name in required else ", optional"
-        lines.append(f"  {name} ({kind}{flag}): {spec.get('description', '')}".rstrip(": "))
-    if problem.example:
-        params = " ".join(f"--param {k}={json.dumps(v, separators=(',', ':'))}" for k, v in problem.example.items())
-        lines.append(f"  example: vilvik submit --quick {problem.name} {params} --wait")
-        lines.append(f"           (or just: vilvik submit --quick {problem.name} --wait)")
-    return "\n".join(lines)
 
 
 def cmd_experiment(client, args):
@@ -433,26 +383,16 @@ def cmd_experiment(client, args):
             if len(found) >= args.limit:
                 break
             found.append(experiment)
-        _emit(args, [e.raw for e in found], "\n".join(_experiment_summary(e).splitlines()[0] + f"  {e.name or ''}"
-                                                      for e in found))
+        headlines = [cli_text.experiment_summary(e).splitlines()[0] + f"  {e.name or ''}" for e in found]
+        _emit(args, [e.raw for e in found], "\n".join(headlines))
         return OK
     else:
         experiment = client.experiments.get(args.id)
-    _emit(args, experiment.raw, _experiment_summary(experiment))
+    _emit(args, experiment.raw, cli_text.experiment_summary(experiment))
     succeeded = (experiment.counts or {}).get("succeeded", 0)
     return OK if args.action != "run" or (experiment.status == "finished" and succeeded) else RUN_FAILED
 
 
-def _experiment_summary(experiment):
-    counts = experiment.counts or {}
-    parts = ", ".join(f"{counts[name]} {name}" for name in ("queued", "running", "succeeded", "failed", "cancelled")
-                      if counts.get(name))
-    lines = [f"{experiment.id} {experiment.status}: {experiment.runs_total} runs ({parts})"]
-    if experiment.cells:
-        lines.append(experiment.table())
-    if experiment.credits_charged is not None:
-        lines.append(f"credits charged: {experiment.credits_charged}")
-    return "\n".join(lines)
 
 
 COMMANDS = {"experiment": cmd_experiment, "submit": cmd_submit, "status": cmd_status, "results": cmd_results, "cancel": cmd_cancel,
