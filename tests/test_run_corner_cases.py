@@ -50,3 +50,14 @@ def test_a_stored_result_with_a_short_population_is_no_resume_state(api_user):
         database.close()
     response = api_user.post(f"/submissions/{first['id']}/continue", {"num_generations": 2})
     assert response.status_code == 409 and "not whole" in response.text
+
+
+def test_a_finished_run_shows_the_mean_fitness_of_its_last_generation(api_user):
+    # Progress lines are throttled, so the last one the run wrote may never have been stored:
+    # the terminal submission takes best and mean from the result, never a stale earlier line.
+    source = "def fitness_func(ga, solution, idx):\n    return float(sum(solution))\n"
+    submission = api_user.run(source, num_generations=30, sol_per_pop=6, num_genes=3, random_seed=3)
+    assert submission["status"] == "succeeded", submission["error"]
+    result = api_user.get("/results", params={"submission_id": submission["id"]}).json()["data"][0]
+    assert submission["progress"]["best_fitness"] == result["best_solution_fitness"]
+    assert submission["progress"]["mean_fitness"] == result["mean_fitness_per_generation"][-1]

@@ -257,15 +257,18 @@ class Executor:
                 return
             if outcome.sandbox is not None:
                 submission_store.record_sandbox(conn, submission_id, outcome.sandbox, self._versions(submission_id))
-            generations = best = None
+            generations = best = mean = None
             if outcome.result:
                 generations = outcome.result["generations_completed"]
                 best = outcome.result["best_solution_fitness"]
+                means = outcome.result.get("mean_fitness_per_generation") or [None]
+                mean = means[-1]  # the last progress line may have been throttled away
             elif outcome.progress:
                 generations, best = outcome.progress
             if not submission_store.finish(conn, submission_id, outcome.status, usage=outcome.usage,
                                            error=outcome.error, logs=outcome.logs, attempt=row["attempts"],
-                                           generations_completed=generations, best_fitness=best):
+                                           generations_completed=generations, best_fitness=best,
+                                           mean_fitness=mean):
                 return  # someone else ended it first (a cancel): that ending stands
             submission_store.set_stop_reason(conn, submission_id, *stop_reason.of_outcome(
                 outcome.status, outcome.error, outcome.result, json.loads(row["params"]), outcome.usage,

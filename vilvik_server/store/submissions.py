@@ -132,17 +132,19 @@ def record_sandbox(conn, submission_id, sandbox, versions):
 
 
 def finish(conn, submission_id, status, *, usage, error=None, logs=None, generations_completed=None,
-           best_fitness=None, attempt=None):
+           best_fitness=None, mean_fitness=None, attempt=None):
     """Move a running submission (this `attempt` of it, if given) to a terminal status; False if it was not
     running."""
     cursor = conn.execute(
         "UPDATE submissions SET status = ?, finished_at = ?, cpu_seconds = ?, wall_seconds = ?,"
         " peak_memory_bytes = ?, error = ?, logs = ?, owner = NULL, lease_until = NULL,"
-        " generations_completed = coalesce(?, generations_completed), best_fitness = coalesce(?, best_fitness)"
+        " generations_completed = coalesce(?, generations_completed), best_fitness = coalesce(?, best_fitness),"
+        " mean_fitness = coalesce(?, mean_fitness)"
         " WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)",
         (status, now(), usage.get("cpu_seconds"), usage.get("wall_seconds"), usage.get("peak_memory_bytes"),
          json.dumps(error) if error else None, logs, generations_completed,
-         json.dumps(best_fitness) if best_fitness is not None else None, submission_id, attempt, attempt))
+         json.dumps(best_fitness) if best_fitness is not None else None,
+         json.dumps(mean_fitness) if mean_fitness is not None else None, submission_id, attempt, attempt))
     return cursor.rowcount == 1
 
 
