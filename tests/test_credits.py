@@ -7,6 +7,8 @@ import requests
 
 from conftest import Account, ApiUser, LiveServer
 
+from vilvik_server.store import submissions as submission_store
+
 BODY = {"num_generations": 10, "sol_per_pop": 4, "num_genes": 3, "num_parents_mating": 2,
         "fitness_func": "def fitness_func(ga, sol, idx): return sum(sol)\n"}
 
@@ -87,6 +89,16 @@ def test_the_queue_is_counted_per_account_and_only_up_to_max_queued(app, client,
     assert client.post(f"/api/v1/submissions/{cancelled}/cancel", headers=owner.headers).status_code == 200
     settings["MAX_QUEUED"] = 3  # a cancelled submission no longer counts
     assert client.post("/api/v1/submissions", json=BODY, headers=owner.headers).status_code == 202
+
+
+def test_a_long_queue_of_one_account_does_not_keep_anothers_run_waiting(app, client, owner, stranger):
+    db = app.extensions["vilvik"].db
+    mine = [client.post("/api/v1/submissions", json=BODY, headers=owner.headers).get_json()["id"] for _ in range(3)]
+    theirs = client.post("/api/v1/submissions", json=BODY, headers=stranger.headers).get_json()["id"]
+    with db.transaction() as conn:
+        claimed = [submission_store.claim_next(conn, 4)["id"] for _ in range(3)]
+    # The owner's oldest first; then the stranger, who runs nothing yet, before the owner's second.
+    assert claimed == [mine[0], theirs, mine[1]]
 
 
 @pytest.fixture(scope="module")

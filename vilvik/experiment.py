@@ -1,13 +1,13 @@
 """`Experiment`: one job over many seeds and a grid of parameters, its ranked cells and history."""
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from .errors import ConflictError, WaitTimeoutError
 from .objects import VilvikObject, parse_fitness, parse_time
+from .progress import Reporter
 
 EXPERIMENT_DONE = frozenset({"finished", "cancelled"})
 BAR_WIDTH = 24
@@ -116,7 +116,7 @@ class Experiment(VilvikObject):
         live line on stderr; a callable is called with the experiment after each poll.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        report = _Reporter(progress)
+        report = Reporter(progress, format_progress)
         try:
             while True:
                 report(self)
@@ -172,27 +172,3 @@ def format_table(experiment):
         lines.append(f"best run: {best['submission_id']} ({where + ', ' if where else ''}seed {best.get('seed')}): "
                      f"fitness {_number(best.get('best_solution_fitness'))}")
     return "\n".join(lines)
-
-
-class _Reporter:
-    """What wait(progress=...) does after each poll: nothing, a live stderr line, or a callback."""
-
-    def __init__(self, progress):
-        self.callback = progress if callable(progress) else None
-        self.stream = sys.stderr if progress is True else None
-        self.last = None
-
-    def __call__(self, experiment):
-        if self.callback is not None:
-            self.callback(experiment)
-        elif self.stream is not None:
-            line = format_progress(experiment)
-            if line != self.last:
-                self.stream.write("\r" + line.ljust(len(self.last or "")))
-                self.stream.flush()
-                self.last = line
-
-    def finish(self):
-        if self.stream is not None and self.last is not None:
-            self.stream.write("\n")
-            self.stream.flush()

@@ -1,13 +1,13 @@
 """`Submission`: one PyGAD job, and the things you do with it (reload, wait, cancel, result)."""
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from .errors import ConflictError, RunFailedError, WaitTimeoutError
 from .objects import Progress, RunError, VilvikObject, parse_time
+from .progress import Reporter
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 BAR_WIDTH = 24
@@ -87,7 +87,7 @@ class Submission(VilvikObject):
         when `cancel_on_timeout`. `progress=True` draws a live line on stderr; a callable is
         called with the submission after every poll.
         """
-        report = _Reporter(progress)
+        report = Reporter(progress, format_progress)
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self.done:
             self.reload()
@@ -95,12 +95,12 @@ class Submission(VilvikObject):
         while not self.done:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                report.finish(self)
+                report.finish()
                 return self._timed_out(timeout, cancel_on_timeout)
             time.sleep(poll_interval if remaining is None else min(poll_interval, remaining))
             self.reload()
             report(self)
-        report.finish(self)
+        report.finish()
         return self
 
     def _timed_out(self, timeout, cancel_on_timeout):
@@ -140,28 +140,3 @@ def format_progress(submission):
     best = progress.best_fitness
     best_text = "-" if best is None else (f"{best:.6g}" if isinstance(best, float) else str(best))
     return f"{submission.id} [{bar}] generation {done}/{total or '?'}  best {best_text}  {submission.status}"
-
-
-class _Reporter:
-    """What wait(progress=...) does after each poll: nothing, a live stderr line, or a callback."""
-
-    def __init__(self, progress):
-        self.callback = progress if callable(progress) else None
-        self.stream = sys.stderr if progress is True else None
-        self.last = None
-
-    def __call__(self, submission):
-        if self.callback is not None:
-            self.callback(submission)
-        elif self.stream is not None:
-            line = format_progress(submission)
-            if line != self.last:
-                self.stream.write("\r" + line.ljust(len(self.last or "")))
-                self.stream.flush()
-                self.last = line
-
-    def finish(self, submission):
-        if self.stream is not None and self.last is not None:
-            self.stream.write("\n")
-            self.stream.flush()
-

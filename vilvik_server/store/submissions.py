@@ -65,14 +65,21 @@ def queue_counts(conn):
 
 
 def claim_next(conn, max_active_per_account, owner=None, lease_until=None):
-    """Move the oldest queued submission whose account has a free seat to running, owned by `owner`
-    until `lease_until`; returns it, or None."""
+    """Move the next queued submission to running, owned by `owner` until `lease_until`; returns it, or None.
+
+    Next is the oldest queued run of the account with the fewest runs running (below its
+    MAX_ACTIVE), so one account's long queue (an experiment's hundreds of runs) cannot keep
+    another account's run waiting behind it; within an account, first come, first served.
+    """
     return conn.execute(
-        "UPDATE submissions SET status = 'running', started_at = ?, attempts = attempts + 1,"
+        "WITH running AS (SELECT account_id, count(*) AS n FROM submissions WHERE status = 'running'"
+        "                 GROUP BY account_id),"
+        "     heads AS (SELECT account_id, min(seq) AS seq FROM submissions WHERE status = 'queued'"
+        "               GROUP BY account_id)"
+        " UPDATE submissions SET status = 'running', started_at = ?, attempts = attempts + 1,"
         " owner = ?, lease_until = ?, cancel_requested_at = NULL"
-        " WHERE seq = (SELECT q.seq FROM submissions q WHERE q.status = 'queued' AND"
-        "   (SELECT count(*) FROM submissions r WHERE r.account_id = q.account_id AND r.status = 'running') < ?"
-        "   ORDER BY q.seq LIMIT 1)"
+        " WHERE seq = (SELECT heads.seq FROM heads LEFT JOIN running USING (account_id)"
+        "   WHERE coalesce(running.n, 0) < ? ORDER BY coalesce(running.n, 0), heads.seq LIMIT 1)"
         " AND status = 'queued' RETURNING *", (now(), owner, lease_until, max_active_per_account)).fetchone()
 
 
