@@ -47,6 +47,14 @@ def test_a_body_that_is_not_json_is_invalid_json(client, owner):
     assert_error(response, 400, "invalid_json")
 
 
+@pytest.mark.parametrize("body,kind", [("null", "null"), ("[1, 2]", "an array"), ('"text"', "a string"),
+                                       ("42", "a bare value"), ("true", "a bare value"), ("1.5", "a bare value")])
+def test_json_that_is_not_an_object_is_a_validation_error_saying_so(client, owner, body, kind):
+    response = client.post("/api/v1/submissions", data=body, headers=owner.headers, content_type="application/json")
+    error = assert_error(response, 422, "validation_error")
+    assert error["message"] == f"the body must be a JSON object, not {kind}"
+
+
 def test_a_string_with_a_lone_surrogate_is_invalid_json(client, owner):
     body = '{"num_generations": 3, "fitness_func": "def f(a, b, c): return 1 # \\udad6"}'
     response = client.post("/api/v1/submissions", data=body, headers=owner.headers, content_type="application/json")

@@ -46,11 +46,18 @@ def _check_json_body():
         body = None
         too_deep = True
     else:
-        too_deep = body is not None and _nested_deeper_than(body, MAX_JSON_DEPTH)
+        # (a bare number or true/false is no container: walking it would raise)
+        too_deep = isinstance(body, (dict, list)) and _nested_deeper_than(body, MAX_JSON_DEPTH)
     if too_deep:
         raise errors.InvalidJson(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
-    if body is None:
+    is_null = body is None and request.get_data(cache=True).strip() == b"null"
+    if body is None and not is_null:
         raise errors.InvalidJson()
+    if not isinstance(body, dict):  # valid JSON, but every body this API takes is an object
+        kind = ("null" if is_null else "an array" if isinstance(body, list) else "a string" if isinstance(body, str)
+                else "a bare value")
+        message = f"the body must be a JSON object, not {kind}"
+        raise errors.ValidationFailed(message, details={"fields": {"_schema": [message]}})
     try:
         # "\ud800" escapes decode to lone surrogates, which no UTF-8 store or compiler accepts.
         json.dumps(body, ensure_ascii=False).encode("utf-8")
