@@ -286,3 +286,15 @@ def test_a_view_dumped_through_its_schema_keeps_a_field_the_schema_does_not_name
     body = {"id": "k", "object": "api_key", "name": "", "prefix": "vk_1", "scopes": ["keys:write"],
             "created_at": "2026-01-01T00:00:00Z", "last_used_at": None, "added_later": {"x": 1}}
     assert KeySchema().dump(body) == body
+
+
+
+def test_every_header_a_live_response_carries_is_declared(client, owner, document):
+    response = client.get("/api/v1/submissions", headers=owner.headers)
+    assert response.status_code == 200
+    headers = document["paths"]["/api/v1/submissions"]["get"]["responses"]["200"]["headers"]
+    sent = {name.lower() for name in response.headers.keys() if name.lower().startswith("x-")}
+    assert sent <= {name.lower() for name in headers}, sent
+    scope = headers["X-RateLimit-Scope"]
+    scope = document["components"]["headers"][scope["$ref"].split("/")[-1]] if "$ref" in scope else scope
+    assert response.headers["X-RateLimit-Scope"] in scope["schema"]["enum"] == ["key", "account"]

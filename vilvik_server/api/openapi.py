@@ -106,9 +106,13 @@ RETRY_AFTER_STATUSES = (409, 429, 503)
 HEADERS = {
     "X-Request-Id": {"description": "This request's id (the client's own when it sent a sane one); quote it when "
                                     "reporting a problem.", "schema": {"type": "string"}},
-    "X-RateLimit-Limit": {"description": "Requests the key may make in the window.", "schema": {"type": "integer"}},
+    "X-RateLimit-Limit": {"description": "Requests the key (or the account, see X-RateLimit-Scope) may make in the "
+                                         "window.", "schema": {"type": "integer"}},
     "X-RateLimit-Remaining": {"description": "Requests left in the window.", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "When the window resets (epoch seconds).", "schema": {"type": "integer"}},
+    "X-RateLimit-Scope": {"description": "Which limit the other X-RateLimit headers describe: the key's own or the "
+                                         "account-wide one, whichever has fewer requests left.",
+                          "schema": {"type": "string", "enum": ["key", "account"]}},
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
     "Location": {"description": "The new submission's status_url.", "schema": {"type": "string"}},
     "Preference-Applied": {"description": "`wait=N` when the request's `Prefer: wait=N` was honoured.",
@@ -116,7 +120,7 @@ HEADERS = {
     "Idempotent-Replayed": {"description": "`true` when this is the stored response to an earlier request with the "
                                            "same Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}},
 }
-RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Scope")
 
 PARAMETERS = {
     "Idempotency-Key": {
