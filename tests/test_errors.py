@@ -37,6 +37,12 @@ def test_a_doubled_slash_is_no_route_rather_than_a_redirect(client, owner, path)
     assert error["message"].startswith("no such route")
 
 
+@pytest.mark.parametrize("path", ["/api", "/api/", "/api/v2/submissions"])
+def test_the_api_root_without_a_version_is_a_json_404_not_the_websites_page(client, owner, path):
+    error = assert_error(client.get(path, headers=owner.headers), 404, "not_found")
+    assert error["message"] == f"no such route: GET {path}"
+
+
 def test_a_wrong_method_is_method_not_allowed(client, owner):
     assert_error(client.delete("/api/v1/submissions", headers=owner.headers), 405, "method_not_allowed")
 

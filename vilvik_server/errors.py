@@ -204,7 +204,7 @@ def render(error):
     from flask import current_app, g, jsonify, request
 
     page = current_app.extensions.get("vilvik_error_page")
-    if page is not None and not request.path.startswith(API_PATHS):
+    if page is not None and not (request.path.startswith(API_PATHS) or request.path == "/api"):
         response = page(error)
     else:
         response = jsonify(error_body(error))
