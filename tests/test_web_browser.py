@@ -270,10 +270,16 @@ def test_a_run_page_reads_well_on_a_390_pixel_wide_phone(live_server):
         wait_for(lambda: phone.find_elements(By.CSS_SELECTOR, ".chart-readout"), 10, "the chart's script")
         assert phone.execute_script("return window.innerWidth") == 390
         assert phone.execute_script("return document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-        svg = phone.find_element(By.CSS_SELECTOR, "svg#fitness-chart")
-        assert svg.rect["width"] <= 390 and svg.rect["x"] >= 0
-        for tick in phone.find_elements(By.CSS_SELECTOR, "svg#fitness-chart .tick.y"):
-            assert tick.rect["x"] >= 0 and tick.rect["height"] >= 11  # inside the screen, readable
+        # Measured in one script: the chart's script may redraw the SVG (and replace its elements)
+        # while the test looks, so element handles taken one by one can go stale.
+        svg, ticks = phone.execute_script(
+            "const box = e => { const r = e.getBoundingClientRect(); return {x: r.x, width: r.width, height: r.height}; };"
+            "return [box(document.querySelector('svg#fitness-chart')),"
+            " [...document.querySelectorAll('svg#fitness-chart .tick.y')].map(box)];")
+        assert svg["width"] <= 390 and svg["x"] >= 0
+        assert ticks
+        for tick in ticks:
+            assert tick["x"] >= 0 and tick["height"] >= 11  # inside the screen, readable
         phone.save_screenshot(str(__import__("pathlib").Path(live_server.instance) / "run-390px.png"))
     finally:
         phone.quit()
