@@ -72,6 +72,16 @@ def test_a_chunked_body_is_cut_at_the_ceiling(server, users):
     assert " 413 " in line, line
 
 
+def test_the_refusal_of_a_large_body_is_the_error_shape_with_the_clients_request_id(server, users):
+    response = requests.post(server.url + "/api/v1/submissions", data=b"{" + b" " * MAX_BODY + b"}", timeout=10,
+                             headers={"Authorization": f"Bearer {users[0].key}", "Content-Type": "application/json",
+                                      "X-Request-Id": "client-trace.413"})
+    assert response.status_code == 413
+    assert response.headers["X-Request-Id"] == "client-trace.413"
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert response.json()["error"]["request_id"] == "client-trace.413"
+
+
 def test_a_body_under_the_ceiling_still_reaches_the_api(server, users):
     response = users[0].post("/submissions", {"fitness_func": "x" * 1000})
     assert response.status_code == 422  # read and validated, not refused for its size

@@ -12,7 +12,7 @@ from waitress import create_server
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
-from . import errors
+from . import errors, http
 
 
 def make_server(app, host, port, threads, max_body_bytes):
@@ -30,7 +30,8 @@ class _JsonErrorTask(ErrorTask):
             return super().execute()
         app = self.channel.server.flask_app
         limit = self.channel.server.adj.max_request_body_size
-        request_id = "req_" + uuid.uuid4().hex
+        sent = self.request.headers.get("X_REQUEST_ID", "")  # waitress's spelling of X-Request-Id
+        request_id = sent if http._SANE_REQUEST_ID.fullmatch(sent) else "req_" + uuid.uuid4().hex
         with app.app_context():
             from flask import g
 

@@ -2,7 +2,7 @@
 the p10-p90 band of its runs, as inline SVG drawn on the server (same grid and axes as chart.py)."""
 from markupsafe import Markup, escape
 
-from .chart import HEIGHT, LEFT, PLOT_H, PLOT_W, TOP, WIDTH, _domain, _finite, _label, _ticks
+from .chart import HEIGHT, LEFT, PLOT_H, PLOT_W, TOP, WIDTH, _axes, _domain, _finite, _label
 
 
 def render(cell_history, chart_id, low=None, high=None):
@@ -23,13 +23,7 @@ def render(cell_history, chart_id, low=None, high=None):
              f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
              f'<title id="{chart_id}-title">Best fitness so far per generation: median and p10-p90 band</title>',
              f'<desc id="{chart_id}-desc">{escape(_describe(cell_history, points))}</desc>']
-    for tick in _ticks(low, high):
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
-                     f'<text class="tick y" x="{LEFT - 6}" y="{y(tick) + 4:.1f}">{_label(tick)}</text>')
-    for tick in _ticks(0, last, integer=True):
-        parts.append(f'<text class="tick x" x="{x(tick):.1f}" y="{TOP + PLOT_H + 16}">{tick}</text>')
-    parts.append(f'<text class="axis" x="{LEFT + PLOT_W / 2}" y="{HEIGHT - 4}">generation</text>')
-    parts.append(f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{PLOT_W}" height="{PLOT_H}"/>')
+    parts.extend(_axes(low, high, last, x, y))
     if shown:
         upper = " ".join(f"{x(g):.1f},{y(p90):.1f}" for g, _, _, p90 in shown)
         lower = " ".join(f"{x(g):.1f},{y(p10):.1f}" for g, p10, _, _ in reversed(shown))

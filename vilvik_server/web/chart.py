@@ -57,13 +57,7 @@ def render(series, last_generation=None, chart_id="fitness-chart"):
              f'data-desc="{escape(_describe(series))}">',
              f'<title id="{chart_id}-title">Fitness per generation</title>',
              f'<desc id="{chart_id}-desc">{escape(_describe(series))}</desc>']
-    for tick in _ticks(low, high):
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
-                     f'<text class="tick y" x="{LEFT - 6}" y="{y(tick) + 4:.1f}">{_label(tick)}</text>')
-    for tick in _ticks(0, last, integer=True):
-        parts.append(f'<text class="tick x" x="{x(tick):.1f}" y="{TOP + PLOT_H + 16}">{tick}</text>')
-    parts.append(f'<text class="axis" x="{LEFT + PLOT_W / 2}" y="{HEIGHT - 4}">generation</text>')
-    parts.append(f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{PLOT_W}" height="{PLOT_H}"/>')
+    parts.extend(_axes(low, high, last, x, y))
     for label, css, values in series:
         points = " ".join(f"{x(g):.1f},{y(v):.1f}" for g, v in _thin(values))
         parts.append(f'<polyline class="line {css}" points="{points}"><title>{escape(label)}</title></polyline>')
@@ -146,3 +140,16 @@ def _describe(series):
         sentences.append(f"{label.capitalize()}: {_label(first)} at generation {g0}, {_label(final)} at "
                          f"generation {g1}; highest {_label(top)} at generation {top_g}.")
     return " ".join(sentences) or "No generations yet."
+
+
+def _axes(low, high, last, x, y):
+    """Grid lines and labels of the fitness axis, the generation axis, and the frame."""
+    parts = []
+    for tick in _ticks(low, high):
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+                     f'<text class="tick y" x="{LEFT - 6}" y="{y(tick) + 4:.1f}">{_label(tick)}</text>')
+    for tick in _ticks(0, last, integer=True):
+        parts.append(f'<text class="tick x" x="{x(tick):.1f}" y="{TOP + PLOT_H + 16}">{tick}</text>')
+    parts.append(f'<text class="axis" x="{LEFT + PLOT_W / 2}" y="{HEIGHT - 4}">generation</text>')
+    parts.append(f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{PLOT_W}" height="{PLOT_H}"/>')
+    return parts
