@@ -46,13 +46,14 @@ def init_app(app):
                                     "key comes from the website's API keys page, or `instance/dev-api-key` "
                                     "on a development server).\n\n[The website](/) · [The docs](/docs) · "
                                     "[OpenAPI document](/api/v1/openapi.json)"},
-            # Relative: the playground calls the host it was loaded from, whatever name that is.
-            "servers": [{"url": "/"}],
+            # Relative: the playground calls the host it loaded the document from, whatever its name;
+            # the paths are relative to it (openapi.RelativePaths).
+            "servers": [{"url": PREFIX}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    api = _Api(app)
+    api = _Api(app, spec_kwargs={"flask_plugin": openapi.RelativePaths(PREFIX)})
     from . import credits, events, experiments, keys, quick, results, state, submissions, webhooks
 
     for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, state):
