@@ -105,6 +105,14 @@ def test_it_refuses_a_malformed_experiment_and_stores_nothing(app, client, owner
     assert counted(app, "SELECT count(*) FROM experiments") == 0
 
 
+def test_a_misspelt_grid_parameter_is_named_with_the_one_it_is_close_to(client, owner):
+    response = create(client, owner, {"base": BASE, "repeats": 2, "grid": {"mutation_probabilty": [0.1, 0.2]}})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["param"] == "grid.mutation_probabilty"
+    assert "did you mean mutation_probability?" in error["message"]
+
+
 def test_a_grid_value_is_validated_as_its_parameter(app, client, owner):
     response = create(client, owner, {"base": BASE, "repeats": 2, "grid": {"mutation_probability": [0.1, 1.5]}})
     assert response.status_code == 422
