@@ -365,6 +365,7 @@ def test_cells_best_run_and_history_match_statistics_computed_from_the_runs_resu
     csv_text = burst.test_client().get(f"{API}/experiments/{created['id']}/history?format=csv",
                                        headers=owner.headers)
     assert csv_text.mimetype == "text/csv"
+    assert csv_text.get_data(as_text=True).count("\r\n") == 1 + 2 * (BASE["num_generations"] + 1)  # RFC 4180
     rows = list(csv.DictReader(io.StringIO(csv_text.get_data(as_text=True))))
     assert len(rows) == 2 * (BASE["num_generations"] + 1)
     assert rows[0].keys() == {"cell", "mutation_probability", "generation", "runs", "mean", "p10", "p50", "p90"}
