@@ -105,6 +105,14 @@ def test_it_refuses_a_malformed_experiment_and_stores_nothing(app, client, owner
     assert counted(app, "SELECT count(*) FROM experiments") == 0
 
 
+def test_a_misspelt_grid_parameter_is_named_with_the_one_it_is_close_to(client, owner):
+    response = create(client, owner, {"base": BASE, "repeats": 2, "grid": {"mutation_probabilty": [0.1, 0.2]}})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["param"] == "grid.mutation_probabilty"
+    assert "did you mean mutation_probability?" in error["message"]
+
+
 def test_a_grid_value_is_validated_as_its_parameter(app, client, owner):
     response = create(client, owner, {"base": BASE, "repeats": 2, "grid": {"mutation_probability": [0.1, 1.5]}})
     assert response.status_code == 422
@@ -357,6 +365,7 @@ def test_cells_best_run_and_history_match_statistics_computed_from_the_runs_resu
     csv_text = burst.test_client().get(f"{API}/experiments/{created['id']}/history?format=csv",
                                        headers=owner.headers)
     assert csv_text.mimetype == "text/csv"
+    assert csv_text.get_data(as_text=True).count("\r\n") == 1 + 2 * (BASE["num_generations"] + 1)  # RFC 4180
     rows = list(csv.DictReader(io.StringIO(csv_text.get_data(as_text=True))))
     assert len(rows) == 2 * (BASE["num_generations"] + 1)
     assert rows[0].keys() == {"cell", "mutation_probability", "generation", "runs", "mean", "p10", "p50", "p90"}

@@ -4,6 +4,7 @@ Every run is validated (the base alone, each grid value as its parameter, each c
 whole POST /submissions body) before anything is stored; then the experiment, its runs and
 the reservation of every run's maximum cost go in one transaction with batched inserts.
 """
+import difflib
 import itertools
 import json
 import math
@@ -143,8 +144,13 @@ def _check_grid_names(grid):
     unknown = [name for name in grid if name not in GRID_PARAMS]
     if unknown:
         name = unknown[0]
-        why = "is set for every run from seeds or repeats" if name == "random_seed" else \
-            "is not a PyGAD parameter a grid can vary"
+        if name == "random_seed":
+            why = "is set for every run from seeds or repeats"
+        else:
+            why = "is not a PyGAD parameter a grid can vary"
+            close = difflib.get_close_matches(name, sorted(GRID_PARAMS), n=1, cutoff=0.75)
+            if close:
+                why += f" \N{EM DASH} did you mean {close[0]}?"
         raise errors.ValidationFailed.for_fields({"grid": {name: [why]}})
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
