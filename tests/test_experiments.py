@@ -143,6 +143,9 @@ def test_more_runs_than_max_experiment_runs_is_quota_exceeded_naming_the_setting
     error = response.get_json()["error"]
     assert error["code"] == "quota_exceeded" and "MAX_EXPERIMENT_RUNS" in error["message"]
     assert error["details"] == {"quota": "MAX_EXPERIMENT_RUNS", "limit": 10, "requested": 12}
+    assert error["message"].startswith("this experiment has 12 runs (3 grid cells x 4 seeds);")
+    one_cell = create(client, owner, {"base": BASE, "repeats": 11}).get_json()["error"]
+    assert one_cell["message"].startswith("this experiment has 11 runs (1 grid cell x 11 seeds);")
     assert accepted(client, owner, {"base": BASE, "repeats": 5, "grid": {"keep_elitism": [0, 1]}})["runs_total"] == 10
     assert client.get(f"{API}/account", headers=owner.headers).get_json()["limits"]["runs_per_experiment"] == 10
 
@@ -151,7 +154,9 @@ def test_every_runs_credits_are_reserved_at_accept_or_nothing_is_created(app, cl
     response = create(client, owner, {"base": BASE, "repeats": 101})  # 101 runs x 1 credit; 100 available
     assert response.status_code == 402
     assert response.get_json()["error"]["details"] == {"available": 100.0, "required": 101.0}
-    assert response.get_json()["error"]["message"].endswith("(run at most 100 runs to fit)")
+    assert response.get_json()["error"]["message"] == (
+        "this experiment's 101 runs may use 1 CPU second each, which reserves 1.0 credits per run and 101.0 for "
+        "all 101; 100.0 are available (run at most 100 runs to fit)")
     assert counted(app, "SELECT count(*) FROM submissions") == 0
     assert counted(app, "SELECT count(*) FROM credit_ledger WHERE kind = 'reserve'") == 0
     body = accepted(client, owner, {"base": BASE, "repeats": 100})

@@ -18,6 +18,7 @@ from .. import billing, errors, fitness_source, submitting
 from ..domain.experiment_inputs import MAX_SEED
 from ..domain.ga_params import GAParamsSchema, effective_params
 from ..domain.inputs import SubmissionCreateSchema
+from ..domain.words import plural
 from ..store import experiments as experiment_store
 from ..store import submissions as submission_store
 
@@ -70,7 +71,8 @@ def plan(settings, body):
     limit = settings["MAX_EXPERIMENT_RUNS"]
     if runs_total > limit:
         raise errors.QuotaExceeded(
-            f"this experiment has {runs_total} runs ({cells_count} grid cells x {len(seeds)} seeds); this server "
+            f"this experiment has {plural(runs_total, 'run')} ({plural(cells_count, 'grid cell')} x "
+            f"{plural(len(seeds), 'seed')}); this server "
             f"allows at most {limit} (MAX_EXPERIMENT_RUNS)",
             details={"quota": "MAX_EXPERIMENT_RUNS", "limit": limit, "requested": runs_total})
     try:
@@ -116,7 +118,7 @@ def accept(services, account_id, body):
         each = billing.run_cost_micros(checked.cpu_seconds, settings)
         ids = experiment_store.insert_runs(conn, row, [dict(run, reserved_micros=each) for run in checked.runs])
         reserved = billing.reserve_runs(conn, account_id, ids, checked.cpu_seconds, settings,
-                                        what=f"this experiment's {len(ids)} runs")
+                                        what=f"this experiment's {plural(len(ids), 'run')}")
         experiment_store.set_reserved(conn, row["id"], reserved)
     services.executor.wake()
     return experiment_store.get(services.db.connection(), account_id, row["id"]), reserved
