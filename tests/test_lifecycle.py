@@ -281,6 +281,35 @@ def test_a_continuation_keeps_its_parents_limits(api_user):
     assert api_user.wait(child["id"])["limits"]["cpu_seconds"] == 3
 
 
+def test_a_run_of_quick_generations_cancelled_midway_continues_exactly_as_one_longer_run(api_user):
+    # Quick generations are not checkpointed one by one: the cancel must still keep the exact
+    # state of the generation it stopped after, or the continuation would differ from one run.
+    params = {"sol_per_pop": 6, "num_genes": 3, "num_parents_mating": 2, "random_seed": 11,
+              "parent_selection_type": "tournament"}
+    accepted = api_user.submit(QUICK, num_generations=150_000, **params)
+    wait_status(api_user, accepted["id"], "running")
+    time.sleep(0.4)
+    assert api_user.post(f"/submissions/{accepted['id']}/cancel").json()["status"] == "cancelled"
+    first = api_user.get("/results", params={"submission_id": accepted["id"]}).json()["data"][0]
+    reached = first["generations_completed"]
+    assert 0 < reached < 150_000
+    assert len(first["best_fitness_per_generation"]) == reached + 1
+    continued = api_user.post(f"/submissions/{accepted['id']}/continue", {"num_generations": 7})
+    assert continued.status_code == 202, continued.text
+    child = api_user.wait(continued.json()["id"])
+    assert child["status"] == "succeeded", child
+    second = api_user.get("/results", params={"submission_id": child["id"]}).json()["data"][0]
+
+    namespace = {}
+    exec(QUICK, namespace)
+    ga = pygad.GA(num_generations=reached + 7, fitness_func=namespace["fitness_func"], suppress_warnings=True,
+                  **params)
+    ga.run()
+    assert first["best_fitness_per_generation"] + second["best_fitness_per_generation"][1:] == \
+        [float(f) for f in ga.best_solutions_fitness]
+    assert second["population"] == ga.population.tolist()
+
+
 def test_cancelling_in_the_middle_of_a_slow_generation_keeps_the_last_finished_one(api_user):
     slow = "import time\ndef fitness_func(ga, sol, idx):\n    time.sleep(0.15)\n    return float(sum(sol))\n"
     accepted = api_user.submit(slow, num_generations=100, sol_per_pop=4, random_seed=5)
