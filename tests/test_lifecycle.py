@@ -287,7 +287,7 @@ def test_a_run_of_quick_generations_cancelled_midway_continues_exactly_as_one_lo
     params = {"sol_per_pop": 6, "num_genes": 3, "num_parents_mating": 2, "random_seed": 11,
               "parent_selection_type": "tournament"}
     accepted = api_user.submit(QUICK, num_generations=150_000, **params)
-    wait_status(api_user, accepted["id"], "running")
+    api_user.wait_status(accepted["id"], "running")
     time.sleep(0.4)
     assert api_user.post(f"/submissions/{accepted['id']}/cancel").json()["status"] == "cancelled"
     first = api_user.get("/results", params={"submission_id": accepted["id"]}).json()["data"][0]
