@@ -47,6 +47,25 @@ def test_a_wrong_method_is_method_not_allowed(client, owner):
     assert_error(client.delete("/api/v1/submissions", headers=owner.headers), 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize("path,methods", [("/api/v1/submissions", {"GET", "HEAD", "OPTIONS", "POST"}),
+                                          ("/api/v1/submissions/abcDEF123456", {"GET", "HEAD", "OPTIONS", "DELETE"}),
+                                          ("/api/v1/health", {"GET", "HEAD", "OPTIONS"})])
+def test_options_answers_no_content_with_the_allowed_methods(client, owner, path, methods):
+    for headers in (owner.headers, {}):
+        response = client.options(path, headers=headers)
+        assert response.status_code == 204
+        assert set(response.headers["Allow"].split(", ")) == methods
+        assert response.get_data() == b"" and "Content-Type" not in response.headers   # not an empty HTML page
+        assert response.headers["X-Request-Id"]
+    refused = client.put(path, headers=owner.headers)   # the 405 names the same methods
+    assert refused.status_code == 405 and set(refused.headers["Allow"].split(", ")) == methods
+
+
+def test_options_on_an_unknown_route_is_not_found(client, owner):
+    error = assert_error(client.options("/api/v1/nothing-here", headers=owner.headers), 404, "not_found")
+    assert error["message"] == "no such route: OPTIONS /api/v1/nothing-here"
+
+
 def test_a_body_that_is_not_json_is_invalid_json(client, owner):
     response = client.post("/api/v1/submissions", data="{not json", headers=owner.headers,
                            content_type="application/json")

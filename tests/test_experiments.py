@@ -105,6 +105,14 @@ def test_it_refuses_a_malformed_experiment_and_stores_nothing(app, client, owner
     assert counted(app, "SELECT count(*) FROM experiments") == 0
 
 
+def test_a_misspelt_grid_parameter_is_named_with_the_one_it_is_close_to(client, owner):
+    response = create(client, owner, {"base": BASE, "repeats": 2, "grid": {"mutation_probabilty": [0.1, 0.2]}})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["param"] == "grid.mutation_probabilty"
+    assert "did you mean mutation_probability?" in error["message"]
+
+
 def test_a_grid_value_is_validated_as_its_parameter(app, client, owner):
     response = create(client, owner, {"base": BASE, "repeats": 2, "grid": {"mutation_probability": [0.1, 1.5]}})
     assert response.status_code == 422
@@ -135,6 +143,9 @@ def test_more_runs_than_max_experiment_runs_is_quota_exceeded_naming_the_setting
     error = response.get_json()["error"]
     assert error["code"] == "quota_exceeded" and "MAX_EXPERIMENT_RUNS" in error["message"]
     assert error["details"] == {"quota": "MAX_EXPERIMENT_RUNS", "limit": 10, "requested": 12}
+    assert error["message"].startswith("this experiment has 12 runs (3 grid cells x 4 seeds);")
+    one_cell = create(client, owner, {"base": BASE, "repeats": 11}).get_json()["error"]
+    assert one_cell["message"].startswith("this experiment has 11 runs (1 grid cell x 11 seeds);")
     assert accepted(client, owner, {"base": BASE, "repeats": 5, "grid": {"keep_elitism": [0, 1]}})["runs_total"] == 10
     assert client.get(f"{API}/account", headers=owner.headers).get_json()["limits"]["runs_per_experiment"] == 10
 
@@ -143,7 +154,9 @@ def test_every_runs_credits_are_reserved_at_accept_or_nothing_is_created(app, cl
     response = create(client, owner, {"base": BASE, "repeats": 101})  # 101 runs x 1 credit; 100 available
     assert response.status_code == 402
     assert response.get_json()["error"]["details"] == {"available": 100.0, "required": 101.0}
-    assert response.get_json()["error"]["message"].endswith("(run at most 100 runs to fit)")
+    assert response.get_json()["error"]["message"] == (
+        "this experiment's 101 runs may use 1 CPU second each, which reserves 1.0 credits per run and 101.0 for "
+        "all 101; 100.0 are available (run at most 100 runs to fit)")
     assert counted(app, "SELECT count(*) FROM submissions") == 0
     assert counted(app, "SELECT count(*) FROM credit_ledger WHERE kind = 'reserve'") == 0
     body = accepted(client, owner, {"base": BASE, "repeats": 100})
@@ -357,6 +370,7 @@ def test_cells_best_run_and_history_match_statistics_computed_from_the_runs_resu
     csv_text = burst.test_client().get(f"{API}/experiments/{created['id']}/history?format=csv",
                                        headers=owner.headers)
     assert csv_text.mimetype == "text/csv"
+    assert csv_text.get_data(as_text=True).count("\r\n") == 1 + 2 * (BASE["num_generations"] + 1)  # RFC 4180
     rows = list(csv.DictReader(io.StringIO(csv_text.get_data(as_text=True))))
     assert len(rows) == 2 * (BASE["num_generations"] + 1)
     assert rows[0].keys() == {"cell", "mutation_probability", "generation", "runs", "mean", "p10", "p50", "p90"}

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from conftest import LiveServer
-from openapi_check import DocumentCheck, _Request
+from openapi_check import DocumentCheck, _Request, path_item
 
 PACKAGE = "vilvik_generated_client"
 
@@ -74,7 +74,7 @@ def client(generated):
                     _Request(f"{url.scheme}://{url.netloc.decode()}", url.path, response.request.method),
                     _HttpxResponse(response))
 
-    with package.AuthenticatedClient(base_url=server.url, token=key, raise_on_unexpected_status=True,
+    with package.AuthenticatedClient(base_url=server.api, token=key, raise_on_unexpected_status=True,
                                      httpx_args={"event_hooks": {"response": [checked]}}) as client:
         yield client
 
@@ -83,7 +83,7 @@ def test_a_run_goes_from_create_to_its_result_through_the_generated_client(gener
     package, _, _, document = generated
     submissions = _import(package, "api.submissions")
     models = _import(package, "models")
-    example = document["paths"]["/api/v1/submissions"]["post"]["requestBody"]["content"]["application/json"][
+    example = path_item(document, "/api/v1/submissions")["post"]["requestBody"]["content"]["application/json"][
         "example"]
     from importlib import import_module
     create = import_module(f"{submissions.__name__}.create_submission")

@@ -16,7 +16,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 from conftest import OVERVIEW_BODY
-from openapi_check import DocumentCheck, _Request
+from openapi_check import DocumentCheck, _Request, path_item, server_path
 from vilvik_server import errors, http
 from vilvik_server.errors import VilvikError
 
@@ -43,7 +43,9 @@ def operations(document):
 def test_the_document_is_valid_openapi(document):
     validate_spec(document)
     assert document["openapi"].startswith("3.0")
-    assert document["servers"] == [{"url": "/"}]   # the playground calls whichever host served it
+    # relative: the playground calls whichever host served it; the paths are relative to it
+    assert document["servers"] == [{"url": "/api/v1"}]
+    assert all(not path.startswith("/api/") for path in document["paths"])
 
 
 def test_every_operation_has_a_unique_short_verb_noun_id(document):
@@ -113,7 +115,7 @@ def test_every_operation_declares_every_status_its_code_can_return(app, document
     body_checks = raised_statuses(http._check_json_body)
     missing = {}
     for path, method, operation in operations(document):
-        view = views[(path, method)]
+        view = views[(server_path(document) + path, method)]   # the URL the operation answers at
         can_return = raised_statuses(view) - {500}
         if method.upper() in http.BODY_METHODS:
             can_return |= body_checks
@@ -144,13 +146,12 @@ def test_each_error_response_is_the_error_schema_with_its_headers(document):
 
 
 def test_success_responses_declare_their_headers(document):
-    paths = document["paths"]
-    create = paths["/api/v1/submissions"]["post"]
+    create = path_item(document, "/api/v1/submissions")["post"]
     assert {"Location", "Preference-Applied", "Idempotent-Replayed", "X-Request-Id", "X-RateLimit-Limit",
             "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(create["responses"]["202"]["headers"])
     assert [p["$ref"].split("/")[-1] for p in create["parameters"]] == ["Prefer", "Idempotency-Key"]
     assert "example" not in document["components"]["parameters"]["Prefer"]   # the playground would send it
-    health = paths["/api/v1/health"]["get"]
+    health = path_item(document, "/api/v1/health")["get"]
     assert health["security"] == [] and set(health["responses"]["200"]["headers"]) == {"X-Request-Id"}
 
 
@@ -219,7 +220,7 @@ def test_request_bodies_stay_strict_and_carry_an_example(document):
 
 
 def test_the_playground_default_body_is_the_overviews_and_is_accepted(client, owner, document):
-    example = document["paths"]["/api/v1/submissions"]["post"]["requestBody"]["content"]["application/json"][
+    example = path_item(document, "/api/v1/submissions")["post"]["requestBody"]["content"]["application/json"][
         "example"]
     assert example == json.loads(OVERVIEW_BODY)
     response = client.post("/api/v1/submissions", json=example, headers=owner.headers)
@@ -251,11 +252,11 @@ def test_typed_pygad_unions(document):
 
 
 def test_the_csv_and_the_event_stream_are_declared(document):
-    paths = document["paths"]
-    result = paths["/api/v1/results/{result_id}"]["get"]["responses"]["200"]["content"]
+    result = path_item(document, "/api/v1/results/{result_id}")["get"]["responses"]["200"]["content"]
     assert set(result) == {"application/json", "text/csv"}
-    assert set(paths["/api/v1/results/{result_id}/history.csv"]["get"]["responses"]["200"]["content"]) == {"text/csv"}
-    events = paths["/api/v1/submissions/{submission_id}/events"]["get"]["responses"]["200"]["content"]
+    csv = path_item(document, "/api/v1/results/{result_id}/history.csv")["get"]["responses"]["200"]["content"]
+    assert set(csv) == {"text/csv"}
+    events = path_item(document, "/api/v1/submissions/{submission_id}/events")["get"]["responses"]["200"]["content"]
     assert set(events) == {"text/event-stream"}
 
 
@@ -292,7 +293,7 @@ def test_a_view_dumped_through_its_schema_keeps_a_field_the_schema_does_not_name
 def test_every_header_a_live_response_carries_is_declared(client, owner, document):
     response = client.get("/api/v1/submissions", headers=owner.headers)
     assert response.status_code == 200
-    headers = document["paths"]["/api/v1/submissions"]["get"]["responses"]["200"]["headers"]
+    headers = path_item(document, "/api/v1/submissions")["get"]["responses"]["200"]["headers"]
     sent = {name.lower() for name in response.headers.keys() if name.lower().startswith("x-")}
     assert sent <= {name.lower() for name in headers}, sent
     scope = headers["X-RateLimit-Scope"]

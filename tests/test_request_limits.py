@@ -28,13 +28,21 @@ def _cursor(text):
 
 # -- JSON nesting ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", ["vk_not_a_key", None])
-def test_json_nested_past_recursion_is_400_even_before_authentication(client, owner, key):
-    headers = {"Authorization": f"Bearer {key}" if key else owner.headers["Authorization"],
-               "Content-Type": "application/json"}
+def test_json_nested_past_recursion_is_400(client, owner):
+    headers = {"Authorization": owner.headers["Authorization"], "Content-Type": "application/json"}
     response = client.post("/api/v1/submissions", data="[" * 100_000 + "]" * 100_000, headers=headers)
     assert response.status_code == 400, response.data[:300]
     assert response.get_json()["error"]["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("body, content_type", [("[" * 100_000 + "]" * 100_000, "application/json"),
+                                                ("{bad", "application/json"), ("42", "application/json"),
+                                                ("[1]", "application/json"), ("x", "text/plain")])
+def test_a_wrong_key_is_401_whatever_the_body(client, owner, body, content_type):
+    response = client.post("/api/v1/submissions", data=body,
+                           headers={"Authorization": "Bearer vk_not_a_key", "Content-Type": content_type})
+    assert response.status_code == 401, response.data[:300]
+    assert response.get_json()["error"]["code"] == "unauthenticated"
 
 
 def test_json_nested_deeper_than_the_limit_is_400(client, owner):

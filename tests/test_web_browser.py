@@ -181,6 +181,8 @@ def test_the_playground_runs_the_default_example_with_try_it_out(live_server, br
         By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_status") if cell.text.strip()], 30, "the response")
     body = operation.find_element(By.CSS_SELECTOR, ".live-responses-table tr.response .response-col_description").text
     assert status[0].strip().startswith("202"), body  # the default body is a job the server accepts
+    # the document's relative server /api/v1, resolved against the address the page came from
+    assert operation.find_element(By.CSS_SELECTOR, ".request-url pre").text == live_server.url + "/api/v1/submissions"
     assert live_server.url + "/api/v1/submissions/" in body  # its URLs name this server's port
 
 

@@ -53,6 +53,16 @@ def test_the_repeat_form_starts_an_experiment_from_any_submission(app, client, w
     assert "Started: experiment" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def test_an_experiment_of_one_run_is_counted_in_the_singular(app, client, web_owner):
+    source = submit(app, web_owner)
+    response = post(client, f"/submissions/{source}/repeat", {
+        "repeats": "1", "grid_param_1": "", "grid_values_1": "", "grid_param_2": "", "grid_values_2": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert re.search(r"queued 1 run, which may cost up to \S+ credits? in all", page), page
+    assert "1 run: 1 grid cell × 1 seed" in page and "<summary>1 run</summary>" in page
+
+
 def test_the_repeat_form_says_what_is_wrong_and_starts_nothing(app, client, web_owner):
     source = submit(app, web_owner)
     response = post(client, f"/submissions/{source}/repeat", {

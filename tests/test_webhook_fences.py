@@ -108,3 +108,25 @@ def test_one_accounts_hanging_receivers_do_not_delay_another_accounts_event(tmp_
             target.hold.set()
         loop.stop()
     assert deliveries(client, alice, alice_endpoint["id"])[0]["status"] == "succeeded"
+
+
+def test_a_name_server_that_does_not_answer_is_cut_at_the_deadline(monkeypatch):
+    # A silent name server keeps getaddrinfo waiting for the resolver's own timeouts
+    # (tens of seconds); this stands in for one, for this name only.
+    real_getaddrinfo = socket.getaddrinfo
+    released = threading.Event()
+
+    def silent_for_one_name(host, *args, **kwargs):
+        if host == "silent-dns.example":
+            released.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_for_one_name)
+    try:
+        attempt, took = _post("http://silent-dns.example/hook", timeout=1)
+    finally:
+        released.set()
+    assert took < 2.5, f"the attempt lasted {took:.1f} s"
+    assert attempt.status_code is None
+    assert "looking up silent-dns.example took longer" in attempt.error or "within 1 s" in attempt.error

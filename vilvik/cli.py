@@ -17,6 +17,7 @@ import sys
 from . import __version__, cli_text
 from .client import Client
 from .errors import APIConnectionError, NotFoundError, RunFailedError, VilvikError, WaitTimeoutError
+from .words import plural
 
 OK, RUN_FAILED, USAGE, UNREACHABLE, TIMED_OUT = 0, 1, 2, 3, 4
 EXIT_CODES = """exit codes:
@@ -368,7 +369,7 @@ def cmd_experiment(client, args):
                                                seed=args.seed, grid=dict(args.grid) or None, name=args.name)
         if not args.wait:
             cost = f"; may cost up to {experiment.credits_reserved} credits" if experiment.credits_reserved else ""
-            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {experiment.runs_total} runs{cost}")
+            _emit(args, experiment.raw, f"{experiment.id} {experiment.status}: {plural(experiment.runs_total, 'run')}{cost}")
             return OK
         show = args.progress if args.progress is not None else sys.stderr.isatty()
         experiment.wait(timeout=args.timeout, poll_interval=args.poll_interval, progress=show)

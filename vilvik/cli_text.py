@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .submission import format_progress
+from .words import plural
 
 
 def summary(submission):
@@ -26,7 +27,7 @@ def details(submission):
     return lines
 
 
-STOP_REASONS = {"num_generations": "all {n} generations ran", "stop_criteria": "a stop criterion was reached ({c})",
+STOP_REASONS = {"num_generations": "all {n} ran", "stop_criteria": "a stop criterion was reached ({c})",
                 "cancelled": "cancelled", "cpu_limit": "it reached its CPU-time limit",
                 "wall_limit": "it reached its wall-clock limit", "memory_limit": "it reached its memory limit",
                 "error": "it failed"}
@@ -35,7 +36,9 @@ STOP_REASONS = {"num_generations": "all {n} generations ran", "stop_criteria": "
 def ended(submission):
     text = STOP_REASONS.get(submission.stop_reason, submission.stop_reason)
     total = submission.progress.num_generations if submission.progress else "?"
-    return text.format(n=total, c=submission.stop_criterion or "stop_criteria")
+    if submission.stop_reason == "num_generations" and total == 1:
+        return "its one generation ran"
+    return text.format(n=plural(total, "generation"), c=submission.stop_criterion or "stop_criteria")
 
 
 def answer_rows(result):
@@ -72,7 +75,7 @@ def experiment_summary(experiment):
     counts = experiment.counts or {}
     parts = ", ".join(f"{counts[name]} {name}" for name in ("queued", "running", "succeeded", "failed", "cancelled")
                       if counts.get(name))
-    lines = [f"{experiment.id} {experiment.status}: {experiment.runs_total} runs ({parts})"]
+    lines = [f"{experiment.id} {experiment.status}: {plural(experiment.runs_total, 'run')} ({parts})"]
     if experiment.cells:
         lines.append(experiment.table())
     if experiment.credits_charged is not None:

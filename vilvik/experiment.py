@@ -8,6 +8,7 @@ from datetime import datetime
 from .errors import ConflictError, WaitTimeoutError
 from .objects import VilvikObject, parse_fitness, parse_time
 from .progress import Reporter
+from .words import plural
 
 EXPERIMENT_DONE = frozenset({"finished", "cancelled"})
 BAR_WIDTH = 24
@@ -143,7 +144,7 @@ def format_progress(experiment):
     ended = sum(counts.get(name, 0) for name in ("succeeded", "failed", "cancelled"))
     filled = int(BAR_WIDTH * ended / total) if total else 0
     extra = ", ".join(f"{counts[name]} {name}" for name in ("running", "failed", "cancelled") if counts.get(name))
-    return (f"{experiment.id} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {ended}/{total} runs ended"
+    return (f"{experiment.id} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {ended}/{plural(total, 'run')} ended"
             f"{f' ({extra})' if extra else ''}  {experiment.status}")
 
 

@@ -18,6 +18,12 @@ from .ga_report import (fired_criterion, mean_fitness, progress_line, random_sta
 
 FITNESS_FILENAME = "<fitness_func>"
 PROGRESS_INTERVAL = 0.1  # seconds: at most ten progress lines a second
+CHECKPOINT_INTERVAL = 0.01  # seconds between checkpoints of a run that is not about to end
+# A cancel in the middle of a generation whose predecessor left no checkpoint lets that
+# generation finish (it checkpoints then), unless it has run this long: then the run stops
+# at once and keeps the last checkpoint, a few generations back (the server kills a
+# cancelled run after 0.7 s).
+STALE_CHECKPOINT_WAIT = 0.3
 LOG_TAIL_BYTES = 64 * 1024
 MAX_OBJECTIVES = 64  # values one multi-objective fitness may hold (the server refuses more)
 
@@ -132,19 +138,25 @@ class _UserCodeError(Exception):
 
 
 class _StopRequest:
-    """Has the server asked this run to stop? (A byte waiting on the channel.)"""
+    """Has the server asked this run to stop? (A byte waiting on the channel.)
+
+    `next_check` is when the channel is next worth a look: the fitness wrapper compares the
+    clock with it inline, so the common case costs no call. Once asked, it is always due.
+    """
 
     CHECK_INTERVAL = 0.02  # seconds: a cancel is seen within this, without a syscall per fitness call
 
     def __init__(self, fd):
         self.fd = fd
         self.asked = False
-        self.checked = 0.0
+        self.next_check = 0.0
 
     def __call__(self):
-        now = time.monotonic()
-        if not self.asked and now - self.checked >= self.CHECK_INTERVAL:
-            self.checked = now
+        if not self.asked:
+            now = time.monotonic()
+            if now < self.next_check:
+                return False
+            self.next_check = now + self.CHECK_INTERVAL
             import select
 
             readable, _, _ = select.select([self.fd], [], [], 0)
@@ -153,6 +165,7 @@ class _StopRequest:
 
                 os.read(self.fd, 64)  # consume it: a socket closed with unread data resets its peer
                 self.asked = True
+                self.next_check = float("-inf")
         return self.asked
 
 
@@ -165,8 +178,15 @@ def _run(spec, out, logs, stop_requested):
     user_fitness = _load_entry(spec["fitness_func"], spec["entry"])
     batched = spec["params"].get("fitness_batch_size") not in (None, 1)
 
+    monotonic, isfinite = time.monotonic, math.isfinite
+
+    # Called once per solution: the common path (no cancel due, a finite float) makes no
+    # Python call of its own besides the user's function.
     def fitness(ga, solution, solution_idx):
-        if stop_requested():  # between two fitness calls: a cancel need not wait for the generation's end
+        # between two fitness calls: a cancel need not wait for the generation's end, unless
+        # what it would keep is older than the last generation (see on_generation)
+        if monotonic() >= stop_requested.next_check and stop_requested() and (
+                fresh[0] or not checkpoint or monotonic() - boundary[0] >= STALE_CHECKPOINT_WAIT):
             raise _Stopped()
         try:
             value = user_fitness(ga, solution, solution_idx)
@@ -176,30 +196,46 @@ def _run(spec, out, logs, stop_requested):
             if not isinstance(value, (list, tuple, numpy.ndarray)) or len(value) != len(solution):
                 raise InvalidFitness(f"a batched fitness function must return {len(solution)} values")
             return [_checked_fitness(v) for v in value]
+        if type(value) is float and isfinite(value):
+            return value
         return _checked_fitness(value)
 
-    last_progress = [0.0]
+    # The first line after PROGRESS_INTERVAL, like every other: a run shorter than that sends
+    # only the final one.
+    last_progress = [time.monotonic()]
     generators = [None]
     checkpoint = {}
+    fresh = [False]  # is the checkpoint the last finished generation's?
+    boundary = [time.monotonic()]  # when the last generation ended (or the run started)
     means = []  # the mean fitness of each generation, the initial population's first
 
     def on_generation(ga):
-        # The generators' state now, after this generation: run() draws more after its
-        # last generation, so the state it ends with is not where a continuation starts.
-        generators[0] = (ga.numpy_random_generator.get_state(), ga.python_random_generator.getstate())
         if not means:  # the initial population's, which PyGAD keeps until the next generation
             means.append(mean_fitness(ga.previous_generation_fitness))
         means.append(mean_fitness(ga.last_generation_fitness))
-        # What a cancel in the middle of the next generation keeps (PyGAD evolves in place).
-        checkpoint.update(population=ga.population.copy(), fitness=ga.last_generation_fitness.copy(),
-                          # gen g's best is appended at the head of generation g + 1, before
-                          # any fitness call there could be interrupted
-                          history=ga.generations_completed + 1, generations=ga.generations_completed)
         now = time.monotonic()
-        if now - last_progress[0] >= PROGRESS_INTERVAL or ga.generations_completed >= ga.num_generations:
+        stopping = stop_requested()
+        # A checkpoint: the generators' state now, after this generation (run() draws more
+        # after its last generation, so the state it ends with is not where a continuation
+        # starts), and what a cancel in the middle of the next generation keeps (PyGAD
+        # evolves in place). Reading numpy's generator state costs ~50 us, more than a whole
+        # generation of a small GA: taken when the run may end here (its last generation, a
+        # stop criterion, a cancel) and otherwise at most every CHECKPOINT_INTERVAL.
+        if (stopping or ga.generations_completed >= ga.num_generations or ga.stop_criteria
+                or now - checkpoint.get("at", 0.0) >= CHECKPOINT_INTERVAL):
+            generators[0] = (ga.numpy_random_generator.get_state(), ga.python_random_generator.getstate())
+            checkpoint.update(population=ga.population.copy(), fitness=ga.last_generation_fitness.copy(),
+                              # gen g's best is appended at the head of generation g + 1, before
+                              # any fitness call there could be interrupted
+                              history=ga.generations_completed + 1, generations=ga.generations_completed, at=now)
+            fresh[0] = True
+        else:
+            fresh[0] = False
+        if now - last_progress[0] >= PROGRESS_INTERVAL:  # the last generation's line follows run()
             last_progress[0] = now
             out.write(progress_line(ga))
-        if stop_requested():
+        boundary[0] = time.monotonic()
+        if stopping:
             return "stop"
 
     kwargs = build_ga_kwargs(spec["params"])

@@ -54,6 +54,7 @@ def create_app(test_config=None, *, start_executor=False):
                                                                settings["MAX_EVENT_STREAMS_PER_ACCOUNT"]))
     http.init_app(app)
     app.extensions["vilvik"].limiter = ratelimit.init_app(app, settings)
+    http.init_body_checks(app)
     api.init_app(app)
     web.init_app(app)
     errors.init_app(app)

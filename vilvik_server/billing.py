@@ -9,6 +9,7 @@ MIN_CHARGE and at most the reservation. Runs the server failed are refunded whol
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import errors
+from .domain.words import plural
 from .money import credits_to_micros, micros_to_credits
 from .store import accounts as account_store
 from .store import submissions as submission_store
@@ -43,8 +44,8 @@ def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
         available = account_store.get(conn, account_id)["available_micros"]
         affordable = int(available // max(price_micros(settings), 1))
         raise errors.InsufficientCredits(
-            f"this run may use {cpu_seconds_limit} CPU seconds, which reserves "
-            f"{micros_to_credits(needed)} credits; {micros_to_credits(available)} are available"
+            f"this run may use {plural(cpu_seconds_limit, 'CPU second')}, which reserves "
+            f"{plural(micros_to_credits(needed), 'credit')}; {micros_to_credits(available)} are available"
             + (f" (lower limits.cpu_seconds to {affordable} or less to fit)" if affordable >= 1 else ""),
             details={"available": micros_to_credits(available), "required": micros_to_credits(needed)})
     submission_store.set_reservation(conn, submission_id, needed)
@@ -63,10 +64,11 @@ def reserve_runs(conn, account_id, submission_ids, cpu_seconds_limit, settings, 
         runs_that_fit = available // needed if needed else 0
         seconds_that_fit = int(available // (len(submission_ids) * max(price_micros(settings), 1)))
         hints = ([f"lower base.limits.cpu_seconds to {seconds_that_fit}"] if seconds_that_fit >= 1 else []) + \
-            ([f"run at most {runs_that_fit} runs"] if runs_that_fit >= 1 else [])
+            ([f"run at most {plural(runs_that_fit, 'run')}"] if runs_that_fit >= 1 else [])
+        together = f" and {micros_to_credits(total)} for all {len(submission_ids)}" if len(submission_ids) > 1 else ""
         raise errors.InsufficientCredits(
-            f"{what} may use {cpu_seconds_limit} CPU seconds each, which reserves {micros_to_credits(needed)} "
-            f"credits per run and {micros_to_credits(total)} for all {len(submission_ids)}; "
+            f"{what} may use {plural(cpu_seconds_limit, 'CPU second')} each, which reserves "
+            f"{plural(micros_to_credits(needed), 'credit')} per run{together}; "
             f"{micros_to_credits(available)} are available" + (f" ({' or '.join(hints)} to fit)" if hints else ""),
             details={"available": micros_to_credits(available), "required": micros_to_credits(total)})
     return needed * len(submission_ids)

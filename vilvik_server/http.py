@@ -7,7 +7,7 @@ import uuid
 
 from flask import current_app, g, request
 
-from . import errors
+from . import auth, errors
 
 log = logging.getLogger("vilvik.http")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -20,10 +20,18 @@ def init_app(app):
     app.after_request(_finish)
 
 
+def init_body_checks(app):
+    """Judge request bodies; registered after the rate limiter, so a key is counted first."""
+    app.before_request(_check_body)
+
+
 def _begin():
     sent = request.headers.get("X-Request-Id", "")
     g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else "req_" + uuid.uuid4().hex
     g.started = time.monotonic()
+
+
+def _check_body():
     if request.method in BODY_METHODS and request.path.startswith("/api/"):
         _check_json_body()
 
@@ -38,6 +46,7 @@ def _check_json_body():
         return  # a body-less action such as cancel; views that need a body say so
     if not request.headers.get("Authorization"):
         return  # the view answers 401 first; the body does not matter then
+    auth.authenticate()  # a wrong key is 401 whatever the body holds
     if request.mimetype != "application/json":
         raise errors.UnsupportedMediaType()
     try:

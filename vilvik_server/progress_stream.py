@@ -17,6 +17,7 @@ from flask import Response, request, stream_with_context
 from . import errors
 from .clock import rfc3339
 from .domain.statuses import Status
+from .domain.words import plural
 from .store import submissions as submission_store
 
 POLL_INTERVAL = 0.1
@@ -31,7 +32,7 @@ def stream(services, account_id, submission_id):
     ticket, full = services.streams.take(account_id)
     if full == "account":
         raise errors.ConcurrencyLimit(
-            f"this account has {services.streams.per_account} event streams open, the most it may; close one, "
+            f"this account has {plural(services.streams.per_account, 'event stream')} open, the most it may; close one, "
             f"poll the submission, or retry", headers={"Retry-After": "5"})
     if ticket is None:
         raise errors.Unavailable("too many event streams are open; poll the submission or retry",

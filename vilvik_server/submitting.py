@@ -1,6 +1,7 @@
 """The accept phase: turn a validated request into a queued, paid-for submission."""
 from . import billing, errors, fitness_source
 from .domain.ga_params import GAParamsSchema, effective_params
+from .domain.words import plural
 from .store import submissions as submission_store
 
 GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
@@ -42,7 +43,7 @@ def check_queue_room(conn, settings, account_id):
     queued = submission_store.queued_entries(conn, account_id, up_to=settings["MAX_QUEUED"])
     if queued >= settings["MAX_QUEUED"]:
         raise errors.ConcurrencyLimit(
-            f"this account has {queued} queued submissions, the most it may have (MAX_QUEUED)",
+            f"this account has {plural(queued, 'queued submission')}, the most it may have (MAX_QUEUED)",
             details={"queued": queued, "max_queued": settings["MAX_QUEUED"]},
             headers={"Retry-After": CONCURRENCY_RETRY_AFTER})
 

@@ -4,7 +4,7 @@ flask-smorest builds the OpenAPI document (/api/v1/openapi.json) from the views 
 serves the playground (/api/v1/docs) with Swagger UI assets from our own server.
 """
 import swagger_ui_bundle
-from flask import send_from_directory
+from flask import current_app, request, send_from_directory
 from flask_smorest import Api
 
 from .. import __version__
@@ -46,13 +46,14 @@ def init_app(app):
                                     "key comes from the website's API keys page, or `instance/dev-api-key` "
                                     "on a development server).\n\n[The website](/) · [The docs](/docs) · "
                                     "[OpenAPI document](/api/v1/openapi.json)"},
-            # Relative: the playground calls the host it was loaded from, whatever name that is.
-            "servers": [{"url": "/"}],
+            # Relative: the playground calls the host it loaded the document from, whatever its name;
+            # the paths are relative to it (openapi.RelativePaths).
+            "servers": [{"url": PREFIX}],
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
-    api = _Api(app)
+    api = _Api(app, spec_kwargs={"flask_plugin": openapi.RelativePaths(PREFIX)})
     from . import credits, events, experiments, keys, quick, results, state, submissions, webhooks
 
     for module in (submissions, experiments, results, credits, keys, webhooks, events, quick, state):
@@ -63,7 +64,23 @@ def init_app(app):
             # 308 to the merged path (which a client would follow with its body dropped).
             rule.merge_slashes = False
 
+    app.before_request(_answer_options)
+
     @app.route(f"{PREFIX}/docs/assets/<path:filename>")
     def swagger_ui_assets(filename):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
     return api
+
+
+def _answer_options():
+    """OPTIONS on an API route: `204 No Content` with `Allow` (as GitHub's API answers), not Flask's
+    empty text/html 200. An unknown route stays a 404 in the error shape."""
+    rule = request.url_rule
+    if request.method != "OPTIONS" or request.routing_exception is not None or not request.path.startswith(PREFIX):
+        return None
+    if rule is None or not rule.provide_automatic_options:
+        return None
+    response = current_app.make_default_options_response()   # the framework's Allow: every method of the URL
+    response.status_code = 204
+    del response.headers["Content-Type"]
+    return response

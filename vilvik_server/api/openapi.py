@@ -29,6 +29,7 @@ The conventions every endpoint follows (new ones too):
 """
 import flask_smorest
 from flask.views import MethodView
+from flask_smorest.spec.plugins import FlaskPlugin
 
 from .. import errors
 
@@ -173,6 +174,23 @@ def error_statuses(info, method, has_arguments):
     if info["idempotent"]:
         statuses |= {errors.Conflict.status, errors.IdempotencyConflict.status}
     return sorted(statuses)
+
+
+class RelativePaths(FlaskPlugin):
+    """Paths relative to the document's one server, `/api/v1` (`/submissions`, not `/api/v1/submissions`).
+
+    The server URL is relative too, so the playground resolves it against the address it loaded
+    the document from (any host name works) and a generated client's base URL is
+    `https://host/api/v1`.
+    """
+
+    def __init__(self, prefix):
+        super().__init__()
+        self.prefix = prefix
+
+    def path_helper(self, rule, operations, parameters, **kwargs):
+        path = super().path_helper(rule, operations, parameters, **kwargs)
+        return path[len(self.prefix):] if path.startswith(self.prefix + "/") else path
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -82,7 +82,7 @@ def history(row, cells):
 def history_csv(body, grid_names):
     """The history as CSV: one line per cell and generation, the grid values as columns."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out)  # CRLF line ends (RFC 4180), as the results CSV
     writer.writerow(["cell", *grid_names, "generation", "runs", "mean", "p10", "p50", "p90"])
     for index, cell in enumerate(body["cells"]):
         values = [value if isinstance(value, (int, float, str)) else json.dumps(value)

@@ -2,11 +2,12 @@
 import json
 
 from .statuses import TERMINAL
+from .words import plural
 
 REASONS = ("num_generations", "stop_criteria", "cancelled", "cpu_limit", "wall_limit", "memory_limit", "error")
 
 TEXT = {
-    "num_generations": "all {n} generations ran",
+    "num_generations": "all {n} ran",
     "stop_criteria": "a stop criterion was reached ({criterion})",
     "cancelled": "cancelled",
     "cpu_limit": "it reached its CPU-time limit",
@@ -52,4 +53,6 @@ def describe(reason, criterion, num_generations):
     """One line for pages and the CLI: "all 50 generations ran", "a stop criterion was reached (saturate_15)"."""
     if reason is None:
         return None
-    return TEXT[reason].format(n=num_generations, criterion=criterion or "stop_criteria")
+    if reason == "num_generations" and num_generations == 1:
+        return "its one generation ran"   # not "all 1 generation ran"
+    return TEXT[reason].format(n=plural(num_generations, "generation"), criterion=criterion or "stop_criteria")

@@ -230,7 +230,9 @@ class Executor:
                 "random_state": json.loads(saved["resume_state"])}
 
     def _progress_writer(self, submission_id):
-        last = [0.0]
+        # The first write PROGRESS_MIN_INTERVAL after the start too: a run shorter than that
+        # gets its progress stored with its outcome, in one transaction instead of two.
+        last = [time.monotonic()]
 
         def write(generations, best, mean):
             now = time.monotonic()

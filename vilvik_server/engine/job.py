@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from vilvik_sandbox import channel
 
 from ..domain.statuses import Status
+from ..domain.words import plural
 from . import report
 from .zygote import ZygoteUnavailable
 
@@ -147,7 +148,7 @@ def _end(zygote, job_id, deadline, kill_now):
 
 
 def _timeout_error(wall_seconds):
-    return {"code": "timeout", "message": f"the run exceeded its wall-clock limit of {wall_seconds:g} seconds"}
+    return {"code": "timeout", "message": f"the run exceeded its wall-clock limit of {plural(wall_seconds, 'second', spec='g')}"}
 
 
 class _Reading:
@@ -304,7 +305,7 @@ def _payload_signal(exit_report):
 def _signal_error(signum, exit_report, limits):
     cpu_limit = limits["cpu_seconds"]
     if signum == signal.SIGXCPU or (signum == signal.SIGKILL and exit_report["cpu_seconds"] >= cpu_limit - 0.05):
-        return {"code": "timeout", "message": f"the run exceeded its CPU limit of {cpu_limit} seconds"}
+        return {"code": "timeout", "message": f"the run exceeded its CPU limit of {plural(cpu_limit, 'second')}"}
     if signum == signal.SIGSYS:
         return {"code": "sandbox_violation", "message": "the run attempted an operation the sandbox forbids: "
                 "networking, new processes and shell commands are off inside jobs; see /docs/sandbox#the-seccomp-policy"}

@@ -11,6 +11,8 @@ import json
 import math
 import re
 
+from ..domain.words import plural
+
 SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # json joins valid pairs, so any left is alone
 MAX_TEXT = 64 * 1024
@@ -149,7 +151,7 @@ def _words(values, count):
 
 def _exactly(values, name, length):
     if len(values) != length:
-        raise MalformedReport(f"result: {name} must hold {length} items")
+        raise MalformedReport(f"result: {name} must hold {plural(length, 'item')}")
     return values
 
 
@@ -196,13 +198,13 @@ def _fitness(value, name, allow_none=False):
 def _numbers(value, name, length, exact=False):
     values = _list(value, name, length, lambda v: _number(v, name))
     if exact and len(values) != length:
-        raise MalformedReport(f"result: {name} must hold {length} values")
+        raise MalformedReport(f"result: {name} must hold {plural(length, 'value')}")
     return values
 
 
 def _list(value, name, limit, check):
     if not isinstance(value, list) or len(value) > limit:
-        raise MalformedReport(f"result: {name} must be a list of at most {limit} items")
+        raise MalformedReport(f"result: {name} must be a list of at most {plural(limit, 'item')}")
     return [check(item) for item in value]
 
 

@@ -4,6 +4,7 @@ Every run is validated (the base alone, each grid value as its parameter, each c
 whole POST /submissions body) before anything is stored; then the experiment, its runs and
 the reservation of every run's maximum cost go in one transaction with batched inserts.
 """
+import difflib
 import itertools
 import json
 import math
@@ -17,6 +18,7 @@ from .. import billing, errors, fitness_source, submitting
 from ..domain.experiment_inputs import MAX_SEED
 from ..domain.ga_params import GAParamsSchema, effective_params
 from ..domain.inputs import SubmissionCreateSchema
+from ..domain.words import plural
 from ..store import experiments as experiment_store
 from ..store import submissions as submission_store
 
@@ -69,7 +71,8 @@ def plan(settings, body):
     limit = settings["MAX_EXPERIMENT_RUNS"]
     if runs_total > limit:
         raise errors.QuotaExceeded(
-            f"this experiment has {runs_total} runs ({cells_count} grid cells x {len(seeds)} seeds); this server "
+            f"this experiment has {plural(runs_total, 'run')} ({plural(cells_count, 'grid cell')} x "
+            f"{plural(len(seeds), 'seed')}); this server "
             f"allows at most {limit} (MAX_EXPERIMENT_RUNS)",
             details={"quota": "MAX_EXPERIMENT_RUNS", "limit": limit, "requested": runs_total})
     try:
@@ -115,7 +118,7 @@ def accept(services, account_id, body):
         each = billing.run_cost_micros(checked.cpu_seconds, settings)
         ids = experiment_store.insert_runs(conn, row, [dict(run, reserved_micros=each) for run in checked.runs])
         reserved = billing.reserve_runs(conn, account_id, ids, checked.cpu_seconds, settings,
-                                        what=f"this experiment's {len(ids)} runs")
+                                        what=f"this experiment's {plural(len(ids), 'run')}")
         experiment_store.set_reserved(conn, row["id"], reserved)
     services.executor.wake()
     return experiment_store.get(services.db.connection(), account_id, row["id"]), reserved
@@ -143,8 +146,13 @@ def _check_grid_names(grid):
     unknown = [name for name in grid if name not in GRID_PARAMS]
     if unknown:
         name = unknown[0]
-        why = "is set for every run from seeds or repeats" if name == "random_seed" else \
-            "is not a PyGAD parameter a grid can vary"
+        if name == "random_seed":
+            why = "is set for every run from seeds or repeats"
+        else:
+            why = "is not a PyGAD parameter a grid can vary"
+            close = difflib.get_close_matches(name, sorted(GRID_PARAMS), n=1, cutoff=0.75)
+            if close:
+                why += f" \N{EM DASH} did you mean {close[0]}?"
         raise errors.ValidationFailed.for_fields({"grid": {name: [why]}})
     for name, values in grid.items():
         if not isinstance(values, list) or not values:

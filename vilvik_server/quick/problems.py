@@ -11,6 +11,7 @@ from typing import Callable
 
 from marshmallow import Schema, ValidationError, validates_schema
 
+from ..domain.words import plural
 from .fields import MAX_ABS, MAX_ITEMS, Number, NumberList, PointList
 
 ENTRY = "fitness_func"
@@ -292,7 +293,7 @@ def _subset_interpret(p, genes, result):
     difference = total - p["target"]
     return {"chosen_indices": chosen, "chosen_numbers": [p["numbers"][i] for i in chosen], "sum": _rounded(total),
             "target": p["target"], "difference": _rounded(difference), "exact": difference == 0,
-            "summary": f"{len(chosen)} numbers summing to {_rounded(total)} for the target {p['target']}"}
+            "summary": f"{plural(len(chosen), 'number')} summing to {_rounded(total)} for the target {p['target']}"}
 
 
 class OneMaxParams(Schema):
@@ -318,7 +319,7 @@ def _one_max_interpret(p, genes, result):
     ones = _indices(g >= 0.5 for g in genes)
     return {"bits": [1 if g >= 0.5 else 0 for g in genes], "ones": len(ones), "num_bits": p["num_bits"],
             "zero_positions": [i for i, g in enumerate(genes) if g < 0.5],
-            "optimal": len(ones) == p["num_bits"], "summary": f"{len(ones)} of {p['num_bits']} bits set"}
+            "optimal": len(ones) == p["num_bits"], "summary": f"{len(ones)} of {plural(p['num_bits'], 'bit')} set"}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 the p10-p90 band of its runs, as inline SVG drawn on the server (same grid and axes as chart.py)."""
 from markupsafe import Markup, escape
 
+from ..domain.words import plural
 from .chart import HEIGHT, LEFT, PLOT_H, PLOT_W, TOP, WIDTH, _axes, _domain, _finite, _label
 
 
@@ -56,6 +57,6 @@ def _describe(cell_history, points):
     if not points:
         return "No succeeded run yet."
     first, final = points[0], points[-1]
-    return (f"Over {cell_history['runs']} succeeded runs: median best fitness {_label(first[2])} at generation "
+    return (f"Over {plural(cell_history['runs'], 'succeeded run')}: median best fitness {_label(first[2])} at generation "
             f"{first[0]}, {_label(final[2])} at generation {final[0]}; at the end 80% of the runs lay between "
             f"{_label(final[1])} and {_label(final[3])}.")

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 from .. import errors
 from ..domain import represent_experiments
 from ..domain.experiment_inputs import ExperimentCreateSchema
+from ..domain.words import plural
 from ..experiments import control, fanout, reading
 from ..http import public_url
 from ..money import micros_to_credits
@@ -60,9 +61,9 @@ def new(submission_id):
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         context.update(message=exc.message, problems=_problems(fields) if fields else [])
         return render_template("web/new_experiment.html", **context), exc.status
-    flash(f"Started: experiment {row['id']} queued {row['runs_total']} runs. They may cost up to "
-          f"{micros_to_credits(reserved):g} credits together (held until each run ends; each is charged only the "
-          f"CPU time it uses).")
+    flash(f"Started: experiment {row['id']} queued {plural(row['runs_total'], 'run')}, which may cost up to "
+          f"{plural(micros_to_credits(reserved), 'credit', spec='g')} in all (held until each run ends; each is "
+          f"charged only the CPU time it uses).")
     return redirect(url_for("web_experiments.show", experiment_id=row["id"]))
 
 

@@ -3,6 +3,8 @@ import json
 
 from markupsafe import Markup, escape
 
+from ..domain.words import plural  # {{ n | plural("run") }}: "1 run", "3 runs"
+
 
 def credits(value):
     """A credit amount: at least two decimals, at most six (the micro-credit)."""
@@ -52,6 +54,6 @@ def to_json(value, indent=None):
 
 
 def register(app):
-    for function in (credits, when, fitness, seconds, mebibytes, ended):
+    for function in (credits, when, fitness, seconds, mebibytes, ended, plural):
         app.jinja_env.filters[function.__name__] = function
     app.jinja_env.filters["json"] = to_json

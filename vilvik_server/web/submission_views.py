@@ -8,6 +8,7 @@ from .. import billing, errors, lifecycle, progress_stream, submitting
 from ..domain import replay, represent
 from ..domain.inputs import ContinueSchema, SubmissionCreateSchema
 from ..domain.statuses import STATUSES
+from ..domain.words import plural
 from ..http import public_url
 from ..money import micros_to_credits
 from ..store import results as result_store
@@ -81,7 +82,7 @@ def new():
         fields = (exc.details or {}).get("fields") if isinstance(exc.details, dict) else None
         context.update(errors=forms.field_errors(fields)[0] if fields else {}, message=exc.message)
         return render_template("web/new_submission.html", **context), exc.status
-    flash(f"Submitted: {row['id']} is queued. It may cost up to {_credits(reserved)} credits (held until it ends); "
+    flash(f"Submitted: {row['id']} is queued. It may cost up to {plural(_credits(reserved), 'credit')} (held until it ends); "
           "it is charged only the CPU time it uses.")
     return redirect(url_for("web_submissions.show", submission_id=row["id"]))
 
@@ -130,8 +131,8 @@ def continue_(submission_id):
     if accepted is REFUSED:
         return _back(submission_id)
     row, reserved = accepted
-    flash(f"Continuing with {data['num_generations']} more generations as {row['id']}; "
-          f"it may cost up to {_credits(reserved)} credits, held until it ends.")
+    flash(f"Continuing with {plural(data['num_generations'], 'more generation')} as {row['id']}; "
+          f"it may cost up to {plural(_credits(reserved), 'credit')}, held until it ends.")
     return redirect(url_for("web_submissions.show", submission_id=row["id"]))
 
 

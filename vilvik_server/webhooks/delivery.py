@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from .. import __version__, claim_loop
+from ..domain.words import plural
 from ..clock import now
 from ..store import events as event_store
 from ..store import webhooks as webhook_store
@@ -193,7 +194,7 @@ class Deliverer:
             final_status, final_error = "failed", attempt.error
         elif number > len(self.schedule):
             final_status = "failed"
-            final_error = f"gave up after {number} attempts; the last: {attempt.error}"
+            final_error = f"gave up after {plural(number, 'attempt')}; the last: {attempt.error}"
         else:
             delay = self.schedule[number - 1] * random.uniform(1 - JITTER, 1 + JITTER)
             if attempt.status_code in (429, 503) and attempt.retry_after is not None:

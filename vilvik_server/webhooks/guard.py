@@ -7,10 +7,12 @@ changes in between (DNS rebinding) reach an internal service. Proxies from the
 environment are ignored for the same reason. WEBHOOK_ALLOW_PRIVATE lifts the address
 check (a self-hosted server posting to a service beside it), never the scheme check.
 """
+import concurrent.futures
 import functools
 import ipaddress
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 import requests
@@ -38,9 +40,33 @@ def refusal(address):
     return None if ip.is_global else "non-public"
 
 
+# getaddrinfo cannot be interrupted and waits as long as the system resolver's own
+# timeouts say (tens of seconds against a silent name server), so lookups run on a few
+# threads of their own and an attempt stops waiting for one at its deadline. A stuck
+# lookup keeps only its lookup thread; later lookups queue behind it and fail at their
+# own deadlines, and the attempt is retried like any other failed one.
+_LOOKUP_THREADS = 4
+_lookups = concurrent.futures.ThreadPoolExecutor(_LOOKUP_THREADS, thread_name_prefix="webhook-dns")
+
+
 def resolve(host, port, allow_private):
-    """The address to connect to for host:port; raises TargetRefused if any address is not allowed."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """The address to connect to for host:port; raises TargetRefused if any address is not allowed.
+
+    Within a Deadline, a lookup that outlasts it raises socket.gaierror.
+    """
+    deadline = getattr(_attempt, "deadline", None)
+    if deadline is None:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    else:
+        lookup = _lookups.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            infos = lookup.result(timeout=deadline.remaining())
+        except concurrent.futures.TimeoutError:
+            infos = None
+        if infos is None:  # (raised here, not in the handler: the message is the cause shown)
+            lookup.cancel()
+            raise socket.gaierror(socket.EAI_AGAIN, f"looking up {host} took longer than the attempt's "
+                                                    f"{deadline.seconds:g} s")
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not allow_private:
         for address in addresses:
@@ -80,8 +106,13 @@ class Deadline:
 
     def __enter__(self):
         _attempt.deadline = self
+        self._ends_at = time.monotonic() + self.seconds
         self._timer.start()
         return self
+
+    def remaining(self):
+        """Seconds left before the deadline (0 once it passed)."""
+        return max(0.0, self._ends_at - time.monotonic())
 
     def __exit__(self, *exc):
         self._timer.cancel()

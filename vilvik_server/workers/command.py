@@ -8,6 +8,7 @@ import socket
 import sys
 
 from .. import config
+from ..domain.words import plural
 from ..engine.zygote import Zygote, ZygoteUnavailable
 
 log = logging.getLogger("vilvik.worker")
@@ -28,7 +29,7 @@ def main(args):
 
     logging.getLogger("vilvik").propagate = False  # Celery's root handler would print each line twice
     app = make_app(settings, node)
-    print(f"worker {node} taking tasks ({concurrency} processes)", flush=True)
+    print(f"worker {node} taking tasks ({plural(concurrency, 'process', 'processes')})", flush=True)
     app.worker_main(["worker", "--pool", "prefork", "--concurrency", str(concurrency), "--hostname", node,
                      "--queues", "vilvik", "--without-gossip", "--without-mingle", "--without-heartbeat",
                      "--loglevel", settings["LOG_LEVEL"].upper()])

@@ -9,6 +9,7 @@ it, writes them to the database.
 import logging
 import time
 
+from ..domain.words import plural
 from ..engine import broker, job, wire
 
 log = logging.getLogger("vilvik.worker")
@@ -32,7 +33,7 @@ def run(process, payload):
         log.error("submission %s: delivered %d times, its worker lost each time: worker_lost", submission_id,
                   deliveries - 1)
         report.outcome(job.Outcome("failed", {"code": "worker_lost", "message": "the worker running this was lost "
-                                              f"{deliveries - 1} times"}))
+                                              f"{plural(deliveries - 1, 'time')}"}))
         return
     stop = job.Stop()
     asked = redis.get(broker.cancel_key(submission_id))
