@@ -343,3 +343,8 @@ def test_without_problem_params_a_problem_takes_its_defaults_but_never_the_examp
     error = refused.get_json()["error"]
     assert error["param"] == "problem_params.numbers"
     assert set(error["details"]["fields"]["problem_params"]) == {"numbers", "target"}
+    example = json.dumps(quick.PROBLEMS["subset_sum"].example)
+    assert f"its example problem_params are {example}" in error["message"]
+    pasted = client.post("/api/v1/submissions", headers=owner.headers,
+                         json={"type": "quick", "problem": "subset_sum", "problem_params": json.loads(example)})
+    assert pasted.status_code == 202, pasted.get_json()
