@@ -38,7 +38,10 @@ def estimate_micros(parent, num_generations, settings, reserved):
 
 
 def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
-    """Hold the run's maximum cost; raises InsufficientCredits when the available balance is short."""
+    """Hold the run's maximum cost; raises InsufficientCredits when the available balance is short.
+
+    The submission's row must already carry the reservation (reserved_micros = run_cost_micros()).
+    """
     needed = run_cost_micros(cpu_seconds_limit, settings)
     if not account_store.reserve(conn, account_id, needed, submission_id):
         available = account_store.get(conn, account_id)["available_micros"]
@@ -48,7 +51,6 @@ def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
             f"{plural(micros_to_credits(needed), 'credit')}; {micros_to_credits(available)} are available"
             + (f" (lower limits.cpu_seconds to {affordable} or less to fit)" if affordable >= 1 else ""),
             details={"available": micros_to_credits(available), "required": micros_to_credits(needed)})
-    submission_store.set_reservation(conn, submission_id, needed)
     return needed
 
 

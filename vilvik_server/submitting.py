@@ -18,12 +18,14 @@ def accept(services, account_id, data, parent_id=None):
     check_accepting(services)
     with services.db.transaction() as conn:
         check_queue_room(conn, settings, account_id)
+        # The row carries its reservation from the start; the transaction ends here if it cannot be held.
         row = submission_store.insert(
             conn, account_id, name=data["name"], type=data["type"], params=params,
             fitness_func=data["fitness_func"], fitness_func_entry=data["fitness_func_entry"],
             metadata=data["metadata"], limits=limits, parent_id=parent_id, problem=data.get("problem"),
             problem_params=data.get("problem_params"), webhook_url=data.get("webhook_url"),
-            webhook_events=data.get("webhook_events"))
+            webhook_events=data.get("webhook_events"),
+            reserved_micros=billing.run_cost_micros(limits["cpu_seconds"], settings))
         reserved = billing.reserve(conn, account_id, row["id"], limits["cpu_seconds"], settings)
     executor.wake()
     return row, reserved

@@ -10,16 +10,18 @@ MAX_ATTEMPTS = 2  # a run lost twice with its server is failed with worker_lost
 
 
 def insert(conn, account_id, *, name, type, params, fitness_func, fitness_func_entry, metadata, limits,
-           parent_id=None, problem=None, problem_params=None, webhook_url=None, webhook_events=None):
+           parent_id=None, problem=None, problem_params=None, webhook_url=None, webhook_events=None,
+           reserved_micros=0):
     """Insert a queued submission; returns its row."""
     return conn.execute(
         "INSERT INTO submissions (id, account_id, name, type, status, params, fitness_func, fitness_func_entry,"
-        " metadata, limits, parent_id, problem, problem_params, webhook_url, webhook_events, created_at)"
-        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        " metadata, limits, parent_id, problem, problem_params, webhook_url, webhook_events, created_at,"
+        " reserved_micros)"
+        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (new_id(), account_id, name, type, json.dumps(params), fitness_func, fitness_func_entry,
          json.dumps(metadata), json.dumps(limits), parent_id, problem,
          json.dumps(problem_params) if problem_params is not None else None, webhook_url,
-         json.dumps(webhook_events) if webhook_events is not None else None, now())).fetchone()
+         json.dumps(webhook_events) if webhook_events is not None else None, now(), reserved_micros)).fetchone()
 
 
 def get(conn, account_id, submission_id):
@@ -191,10 +193,6 @@ def recover_orphans(conn, *, dead_owner_like=None):
         f"UPDATE submissions SET status = 'queued', started_at = NULL, owner = NULL, lease_until = NULL"
         f" WHERE {orphan} RETURNING id", args).fetchall()
     return [row["id"] for row in requeued], [row["id"] for row in failed], [row["id"] for row in cancelled]
-
-
-def set_reservation(conn, submission_id, micros):
-    conn.execute("UPDATE submissions SET reserved_micros = ? WHERE id = ?", (micros, submission_id))
 
 
 def account_counts(conn, account_id):
