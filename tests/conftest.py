@@ -257,6 +257,16 @@ class ApiUser:
             time.sleep(0.05)
         raise AssertionError(f"submission {submission_id} not terminal after {timeout}s: {body}")
 
+    def wait_status(self, submission_id, status, timeout=60):
+        """Poll until the submission is in `status` (e.g. "running"); returns it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.get(f"/submissions/{submission_id}").json()
+            if body["status"] == status:
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"submission {submission_id} never became {status} in {timeout}s: {body}")
+
     def run(self, fitness_source, **params):
         """Submit and wait; returns the terminal submission."""
         return self.wait(self.submit(fitness_source, **params)["id"])

@@ -31,16 +31,6 @@ def ledger_kinds(user, submission_id):
     return [r["kind"] for r in reversed(rows) if r["submission_id"] == submission_id]
 
 
-def wait_status(user, submission_id, status, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = user.get(f"/submissions/{submission_id}").json()
-        if body["status"] == status:
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"{submission_id} never became {status}: {body}")
-
-
 def test_health_shows_the_celery_executor_and_each_workers_sandbox(cluster):
     _server, _workers, user = cluster
     health = requests.get(user.server.api + "/health", timeout=10).json()
@@ -85,7 +75,7 @@ def test_progress_streams_as_server_sent_events_until_the_final_status(cluster):
 def test_cancelling_a_run_on_a_worker_stops_it_within_a_second_and_keeps_what_it_reached(cluster):
     _server, _workers, user = cluster
     accepted = user.submit(SLOW, num_generations=5000, sol_per_pop=4, random_seed=3)
-    wait_status(user, accepted["id"], "running")
+    user.wait_status(accepted["id"], "running")
     deadline = time.monotonic() + 30
     while user.get(f"/submissions/{accepted['id']}").json()["progress"]["generations_completed"] == 0:
         assert time.monotonic() < deadline

@@ -39,6 +39,14 @@ def test_connections_enforce_foreign_keys_and_wait_when_busy(tmp_path):
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
 
 
+def test_connections_read_the_database_file_through_a_memory_map(tmp_path):
+    # Each thread's connection drops its page cache whenever another one wrote; a mapped file
+    # is read again without a system call per page.
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    assert db.Database(path).connection().execute("PRAGMA mmap_size").fetchone()[0] == db.MMAP_BYTES > 0
+
+
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
     path = str(tmp_path / "v.sqlite3")
     db.migrate(path)

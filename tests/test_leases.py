@@ -19,22 +19,12 @@ def row(database, submission_id):
         conn.close()
 
 
-def wait_status(user, submission_id, status, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = user.get(f"/submissions/{submission_id}").json()
-        if body["status"] == status:
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"{submission_id} never became {status}: {body}")
-
-
 def test_a_second_server_on_a_live_instance_refuses_with_one_line_and_touches_no_row(tmp_path):
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1}).start()
     try:
         user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
         running = user.submit(SLOW, num_generations=100000, sol_per_pop=4)
-        wait_status(user, running["id"], "running")
+        user.wait_status(running["id"], "running")
         before = row(f"{server.instance}/vilvik.sqlite3", running["id"])[:3]  # its lease is renewed meanwhile
 
         second = subprocess.run([sys.executable, "-m", "vilvik_server", "serve", "--port", "0"], env=server.env,
@@ -56,7 +46,7 @@ def test_a_run_of_another_live_server_is_left_alone_and_taken_over_only_when_its
     first = LiveServer(tmp_path / "first", dict(settings, WORKERS=1)).start()
     user = ApiUser(first, first.command("create-account", "a@example.com", "--credits", "100")["api_key"])
     job = user.submit(SLOW, num_generations=100000, sol_per_pop=4)
-    wait_status(user, job["id"], "running")
+    user.wait_status(job["id"], "running")
     owner = row(database, job["id"])[2]
 
     second = LiveServer(tmp_path / "second", dict(settings, WORKERS=1)).start()
@@ -85,7 +75,7 @@ def test_an_accept_only_server_cancels_a_run_of_another_server_within_a_second(t
         key = runner.command("create-account", "a@example.com", "--credits", "100")["api_key"]
         user, front_user = ApiUser(runner, key), ApiUser(front, key)
         job = user.submit(SLOW, num_generations=100000, sol_per_pop=4, random_seed=1)
-        wait_status(user, job["id"], "running")
+        user.wait_status(job["id"], "running")
         time.sleep(0.5)
         started = time.monotonic()
         response = front_user.post(f"/submissions/{job['id']}/cancel")
@@ -106,7 +96,7 @@ def test_cancelling_a_run_whose_owner_is_gone_ends_it_at_once_and_charges_nothin
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1, "LEASE_SECONDS": 1}).start()
     user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
     job = user.submit(SLOW, num_generations=100000, sol_per_pop=4)
-    wait_status(user, job["id"], "running")
+    user.wait_status(job["id"], "running")
     server.stop(signal.SIGKILL)
     time.sleep(1.5)  # its lease has run out; nobody runs it now
 

@@ -21,15 +21,6 @@ def ledger_kinds(user, submission_id):
     return [r["kind"] for r in reversed(rows) if r["submission_id"] == submission_id]
 
 
-def wait_status(user, submission_id, status, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if user.get(f"/submissions/{submission_id}").json()["status"] == status:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{submission_id} never became {status}")
-
-
 # -- cancel ------------------------------------------------------------------------------------
 
 def test_cancelling_a_queued_submission_releases_its_reservation_at_once(client, owner):
@@ -52,7 +43,7 @@ def test_cancelling_another_accounts_submission_is_not_found(client, owner, stra
 
 def test_cancelling_a_running_submission_stops_it_and_keeps_what_it_reached(api_user):
     accepted = api_user.submit(SLOW, num_generations=2000, sol_per_pop=4, random_seed=3)
-    wait_status(api_user, accepted["id"], "running")
+    api_user.wait_status(accepted["id"], "running")
     time.sleep(0.5)
     started = time.monotonic()
     response = api_user.post(f"/submissions/{accepted['id']}/cancel")
@@ -71,7 +62,7 @@ def test_cancelling_a_running_submission_stops_it_and_keeps_what_it_reached(api_
 
 def test_cancelling_a_run_stuck_in_its_fitness_function_kills_it_within_a_second(api_user):
     accepted = api_user.submit("import time\ndef fitness_func(ga, sol, idx):\n    time.sleep(60)\n    return 1.0\n")
-    wait_status(api_user, accepted["id"], "running")
+    api_user.wait_status(accepted["id"], "running")
     started = time.monotonic()
     submission = api_user.post(f"/submissions/{accepted['id']}/cancel").json()
     assert time.monotonic() - started < 2.0
@@ -137,7 +128,7 @@ def test_a_continued_seeded_run_equals_one_longer_run(api_user, selection):
 
 def test_a_cancelled_run_with_its_state_can_be_continued(api_user):
     accepted = api_user.submit(SLOW, num_generations=2000, sol_per_pop=4)
-    wait_status(api_user, accepted["id"], "running")
+    api_user.wait_status(accepted["id"], "running")
     time.sleep(0.3)
     assert api_user.post(f"/submissions/{accepted['id']}/cancel").json()["status"] == "cancelled"
     child = api_user.post(f"/submissions/{accepted['id']}/continue",
@@ -296,7 +287,7 @@ def test_a_run_of_quick_generations_cancelled_midway_continues_exactly_as_one_lo
     params = {"sol_per_pop": 6, "num_genes": 3, "num_parents_mating": 2, "random_seed": 11,
               "parent_selection_type": "tournament"}
     accepted = api_user.submit(QUICK, num_generations=150_000, **params)
-    wait_status(api_user, accepted["id"], "running")
+    api_user.wait_status(accepted["id"], "running")
     time.sleep(0.4)
     assert api_user.post(f"/submissions/{accepted['id']}/cancel").json()["status"] == "cancelled"
     first = api_user.get("/results", params={"submission_id": accepted["id"]}).json()["data"][0]

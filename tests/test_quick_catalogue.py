@@ -332,3 +332,19 @@ def test_an_unknown_problem_is_the_callers_to_refuse():
 
 def test_interpret_copes_with_a_result_without_a_solution():
     assert quick.interpret("one_max", {}, {"best_solution": None})["summary"] == "no solution"
+
+
+def test_without_problem_params_a_problem_takes_its_defaults_but_never_the_examples_data(client, owner):
+    accepted = client.post("/api/v1/submissions", json={"type": "quick", "problem": "one_max"}, headers=owner.headers)
+    assert accepted.status_code == 202, accepted.get_json()
+    assert accepted.get_json()["generated"]["params"]["num_genes"] == 50   # num_bits' default
+    refused = client.post("/api/v1/submissions", json={"type": "quick", "problem": "subset_sum"}, headers=owner.headers)
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["param"] == "problem_params.numbers"
+    assert set(error["details"]["fields"]["problem_params"]) == {"numbers", "target"}
+    example = json.dumps(quick.PROBLEMS["subset_sum"].example)
+    assert f"its example problem_params are {example}" in error["message"]
+    pasted = client.post("/api/v1/submissions", headers=owner.headers,
+                         json={"type": "quick", "problem": "subset_sum", "problem_params": json.loads(example)})
+    assert pasted.status_code == 202, pasted.get_json()

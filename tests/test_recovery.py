@@ -17,19 +17,11 @@ def status_in_db(server, submission_id):
         conn.close()
 
 
-def wait_running(user, submission_id):
-    for _ in range(200):
-        if user.get(f"/submissions/{submission_id}").json()["status"] == "running":
-            return
-        time.sleep(0.05)
-    raise AssertionError("never started")
-
-
 def test_sigterm_requeues_a_run_that_does_not_finish_in_the_grace_period(tmp_path):
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1, "SHUTDOWN_GRACE_SECONDS": 0.5}).start()
     user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
     accepted = user.submit(SLOW, num_generations=30, sol_per_pop=4)
-    wait_running(user, accepted["id"])
+    user.wait_status(accepted["id"], "running")
     assert server.stop(signal.SIGTERM) == 0
     assert status_in_db(server, accepted["id"]) == ("queued", 0)
     assert "re-queued (server stopping)" in server.read_log()
@@ -45,7 +37,7 @@ def test_sigterm_lets_a_short_run_finish(tmp_path):
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1, "SHUTDOWN_GRACE_SECONDS": 30}).start()
     user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
     accepted = user.submit(SLOW, num_generations=10, sol_per_pop=4)
-    wait_running(user, accepted["id"])
+    user.wait_status(accepted["id"], "running")
     assert server.stop(signal.SIGTERM) == 0
     assert status_in_db(server, accepted["id"])[0] == "succeeded"
 
@@ -54,12 +46,12 @@ def test_a_run_lost_with_a_killed_server_runs_again_and_fails_after_a_second_los
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1}).start()
     user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
     forever = user.submit(SLOW, num_generations=100000, sol_per_pop=4)
-    wait_running(user, forever["id"])
+    user.wait_status(forever["id"], "running")
     server.stop(signal.SIGKILL)
     assert status_in_db(server, forever["id"]) == ("running", 1)
 
     server.start()  # first loss: re-queued and run again
-    wait_running(user, forever["id"])
+    user.wait_status(forever["id"], "running")
     assert status_in_db(server, forever["id"]) == ("running", 2)
     server.stop(signal.SIGKILL)
 
@@ -120,7 +112,7 @@ def test_jobs_die_with_a_killed_server(tmp_path):
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1}).start()
     user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])
     accepted = user.submit(SLOW, num_generations=100000, sol_per_pop=4)
-    wait_running(user, accepted["id"])
+    user.wait_status(accepted["id"], "running")
     deadline = time.monotonic() + 10
     while len(tree := descendants(server.process.pid)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)  # "running" is stored before the keeper has forked the payload

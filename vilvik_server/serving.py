@@ -6,6 +6,8 @@ gigabyte to be told no. Its own refusal is plain text; this channel answers it w
 the API's JSON error body instead, as every other error.
 """
 import json
+import logging
+import time
 import uuid
 
 from waitress import create_server
@@ -15,13 +17,42 @@ from waitress.task import ErrorTask
 from . import errors, http
 
 
+QUEUE_WARNING_INTERVAL = 10  # seconds between two of waitress's "Task queue depth" warnings
+
+
 def make_server(app, host, port, threads, max_body_bytes):
+    _quiet_queue_warnings()
     # The lookahead lets a long response (an event stream) notice that its client went away.
     server = create_server(app, host=host, port=port, threads=threads, ident="vilvik",
                            max_request_body_size=max_body_bytes, channel_request_lookahead=4)
     server.channel_class = _Channel
     server.flask_app = app  # `application` may be a wrapper of it
     return server
+
+
+class _OncePerInterval(logging.Filter):
+    """Let one record through per `seconds`."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self._last = None
+
+    def filter(self, record):
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
+
+
+def _quiet_queue_warnings():
+    # waitress warns "Task queue depth is N" for every request that finds all threads busy:
+    # under load a line per request, written by the one thread that serves every socket.
+    # The first, then one per interval, tells an operator the same.
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, _OncePerInterval) for f in queue_log.filters):
+        queue_log.addFilter(_OncePerInterval(QUEUE_WARNING_INTERVAL))
 
 
 class _JsonErrorTask(ErrorTask):

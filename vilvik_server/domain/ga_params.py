@@ -87,9 +87,14 @@ PARAM_NAMES = tuple(GAParamsSchema._declared_fields)
 PARAM_DEFAULTS = {name: None if f.required else f.load_default for name, f in GAParamsSchema._declared_fields.items()}
 
 
+def _copied(value):
+    # Only lists and dicts can be shared with `loaded` or the defaults; strings, numbers and None are immutable.
+    return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+
+
 def effective_params(loaded: dict) -> dict:
     """Every GA parameter, defaults filled and sizes taken from initial_population, as plain JSON."""
-    params = {name: copy.deepcopy(loaded.get(name, PARAM_DEFAULTS[name])) for name in PARAM_NAMES}
+    params = {name: _copied(loaded.get(name, PARAM_DEFAULTS[name])) for name in PARAM_NAMES}
     for name in ("crossover_type", "mutation_type"):
         params[name] = "null" if params[name] is None else params[name]
     if params["initial_population"] is not None:

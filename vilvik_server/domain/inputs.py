@@ -3,11 +3,15 @@
 Both the API and the website's forms load their input through these schemas, so a
 field means the same thing and fails the same way wherever it is sent.
 """
+import json
+
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from ..webhooks import ALL, ENDPOINT_EVENTS, SUBMISSION_EVENTS, validate_url
 from .ga_params import GAParamsSchema
 from .scopes import SCOPES
+
+MISSING = fields.Field.default_error_messages["required"]  # marshmallow's "Missing data ..."
 
 ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
 
@@ -66,7 +70,14 @@ class SubmissionCreateSchema(GAParamsSchema):
         try:
             ga_params, source, entry = quick.build(problem, data.get("problem_params") or {})
         except ValidationError as exc:
-            raise ValidationError({"problem_params": exc.messages}) from None
+            messages = exc.messages
+            if "problem_params" not in data and isinstance(messages, dict):
+                # No parameters at all: say where a working set is rather than only what is missing.
+                hint = (f"required: {problem} has no default for it; its example problem_params are "
+                        f"{json.dumps(quick.PROBLEMS[problem].example)} (GET /quick/problems)")
+                messages = {name: [hint] if problems == [MISSING] else problems
+                            for name, problems in messages.items()}
+            raise ValidationError({"problem_params": messages}) from None
         return {**ga_params, **data, "fitness_func": source, "fitness_func_entry": entry}
 
     @validates_schema
