@@ -56,3 +56,23 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
             conn.execute("INSERT INTO accounts (id, email, created_at) VALUES ('a', 'a@x', 'now')")
             conn.execute("INSERT INTO accounts (id, email, created_at) VALUES ('b', 'a@x', 'now')")
     assert database.connection().execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
+
+
+def test_release_keeps_an_idle_connection_and_closes_one_left_in_a_transaction(tmp_path):
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    database = db.Database(path)
+    conn = database.connection()
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    database.release()
+    assert database.connection() is conn  # kept for the thread's next piece of work
+
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t VALUES (1)")
+    database.release()  # left inside a transaction: closed, so the next work cannot join it
+    fresh = database.connection()
+    assert fresh is not conn and not fresh.in_transaction
+    assert fresh.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    with database.transaction() as writing:  # and the write lock was given back
+        writing.execute("INSERT INTO t VALUES (2)")
+    assert [tuple(row) for row in fresh.execute("SELECT x FROM t")] == [(2,)]

@@ -57,6 +57,14 @@ class Database:
             raise
         conn.execute("COMMIT")
 
+    def release(self):
+        """The end of one piece of work on a long-lived thread: keep this thread's connection for
+        the next (opening one costs a connect, its pragmas and a schema parse), unless it was left
+        inside a transaction; then close it, which rolls that back."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and conn.in_transaction:
+            self.close()
+
     def close(self):
         """Close this thread's connection."""
         conn = getattr(self._local, "conn", None)

@@ -189,7 +189,7 @@ class Executor:
                 # Something of the job may live on under the slot's uid: the slot is never used again.
                 log.error("submission %s: its end was never confirmed; slot %d (and its seat) stay out of use",
                           row["id"], slot)
-            self.db.close()
+            self.db.release()  # a pool thread keeps its connection for its next run
 
     def _run_next(self, slot):
         row = self._claim()
