@@ -127,7 +127,7 @@ def test_the_executor_reuses_no_slot_whose_job_may_live(tmp_path, monkeypatch):
 
     executor = Executor.__new__(Executor)
     executor._free_slots, executor._slots_lock = [], threading.Lock()
-    executor.db = type("Db", (), {"close": lambda self: None})()
+    executor.db = type("Db", (), {"close": lambda self: None, "release": lambda self: None})()
     executor._seats = threading.BoundedSemaphore(1)
     executor._seats.acquire()  # as the dispatcher does before it hands a run over
     monkeypatch.setattr(executor, "_run", lambda row, slot: False, raising=False)  # its end never confirmed
