@@ -57,7 +57,7 @@ def reserve(conn, account_id, submission_id, cpu_seconds_limit, settings):
 def reserve_runs(conn, account_id, submission_ids, cpu_seconds_limit, settings, what="these runs"):
     """Hold the maximum cost of every run at once; raises InsufficientCredits (holding nothing) when short.
 
-    The runs' rows must already carry the reservation (reserved_micros = run_reservation()).
+    The runs' rows must already carry the reservation (reserved_micros = run_cost_micros()).
     """
     needed = run_cost_micros(cpu_seconds_limit, settings)
     if not account_store.reserve_many(conn, account_id, needed, submission_ids):
