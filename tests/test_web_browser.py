@@ -29,6 +29,13 @@ def browser():
     driver.quit()
 
 
+def arrived(browser, url_check, selector):
+    """The new page is there: its URL and its content (a navigation commits the URL before the page is parsed)."""
+    from selenium.webdriver.common.by import By
+
+    return url_check(browser.current_url) and browser.find_elements(By.CSS_SELECTOR, selector)
+
+
 def wait_for(check, timeout=90, what="the page"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -50,7 +57,8 @@ def test_a_browser_logs_in_submits_watches_the_run_finish_and_finds_the_chart(li
     browser.find_element(By.ID, "email").send_keys(email)
     browser.find_element(By.ID, "password").send_keys("a good password")
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(lambda: browser.current_url.endswith("/submissions/new"), 20, "the redirect after log in")
+    wait_for(lambda: arrived(browser, lambda url: url.endswith("/submissions/new"), "#problem-choice, #name"), 20,
+             "the redirect after log in")
 
     quick = browser.find_elements(By.ID, "problem-choice")
     if quick:  # the quick catalogue is installed: pick its first problem and keep its example data
@@ -69,7 +77,7 @@ def test_a_browser_logs_in_submits_watches_the_run_finish_and_finds_the_chart(li
         generations.send_keys("40")
     browser.find_element(By.CSS_SELECTOR, "form[data-submit-once] button.primary").click()
 
-    wait_for(lambda: "/submissions/" in browser.current_url and "/new" not in browser.current_url, 20,
+    wait_for(lambda: arrived(browser, lambda url: "/submissions/" in url and "/new" not in url, "p.flash"), 20,
              "the redirect to the submission's page")
     assert browser.find_element(By.CSS_SELECTOR, "p.flash").text.startswith("Submitted:")
     page_id = browser.execute_script("return window.performance.timeOrigin")
@@ -100,11 +108,11 @@ def test_a_browser_repeats_a_run_as_an_experiment_and_reads_its_ranked_cells_and
     browser.find_element(By.ID, "email").send_keys(email)
     browser.find_element(By.ID, "password").send_keys("a good password")
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(lambda: "/login" not in browser.current_url, 20, "the redirect after log in")
+    wait_for(lambda: arrived(browser, lambda url: "/login" not in url, "body"), 20, "the redirect after log in")
 
     browser.get(f"{live_server.url}/submissions/{source['id']}")
     browser.find_element(By.PARTIAL_LINK_TEXT, "Repeat this run").click()
-    wait_for(lambda: browser.current_url.endswith("/repeat"), 20, "the repeat form")
+    wait_for(lambda: arrived(browser, lambda url: url.endswith("/repeat"), "#repeats"), 20, "the repeat form")
     repeats = browser.find_element(By.ID, "repeats")
     repeats.clear()
     repeats.send_keys("3")
@@ -113,7 +121,8 @@ def test_a_browser_repeats_a_run_as_an_experiment_and_reads_its_ranked_cells_and
     browser.find_element(By.ID, "grid_values_1").send_keys("0.02, 0.3")
     browser.find_element(By.CSS_SELECTOR, "form[data-submit-once] button.primary").click()
 
-    wait_for(lambda: "/experiments/" in browser.current_url or browser.find_elements(By.ID, "error-summary"), 20,
+    wait_for(lambda: arrived(browser, lambda url: "/experiments/" in url, "p.flash")
+             or browser.find_elements(By.ID, "error-summary"), 20,
              "the redirect to the experiment's page")
     assert not browser.find_elements(By.ID, "error-summary"), browser.find_element(By.ID, "error-summary").text
     assert browser.find_element(By.CSS_SELECTOR, "p.flash").text.startswith("Started: experiment")
@@ -132,7 +141,7 @@ def test_a_browser_repeats_a_run_as_an_experiment_and_reads_its_ranked_cells_and
     run_links = browser.find_elements(By.CSS_SELECTOR, "table#runs tbody th a")
     assert len(run_links) == 6
     run_links[0].click()
-    wait_for(lambda: "/submissions/" in browser.current_url, 20, "a run's page")
+    wait_for(lambda: arrived(browser, lambda url: "/submissions/" in url, "p.meta"), 20, "a run's page")
     assert "a run of experiment" in browser.find_element(By.CSS_SELECTOR, "p.meta").text
 
 
@@ -159,7 +168,7 @@ def log_in(browser, server, email, password):
     browser.find_element(By.ID, "email").send_keys(email)
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(lambda: "/login" not in browser.current_url, 20, "the redirect after log in")
+    wait_for(lambda: arrived(browser, lambda url: "/login" not in url, "body"), 20, "the redirect after log in")
 
 
 def test_the_playground_runs_the_default_example_with_try_it_out(live_server, browser):
@@ -251,7 +260,7 @@ def test_a_run_page_shows_why_it_ended_its_chart_and_copies_that_run_as_curl_and
     assert printed.stdout.split()[0] == str(run["progress"]["best_fitness"])  # the same seed, the same answer
 
     browser.find_element(By.PARTIAL_LINK_TEXT, "Edit and resubmit").click()
-    wait_for(lambda: "/submissions/new" in browser.current_url, 10, "the form")
+    wait_for(lambda: arrived(browser, lambda url: "/submissions/new" in url, "#fitness_func"), 10, "the form")
     assert browser.find_element(By.ID, "num_generations").get_attribute("value") == "300"
     assert browser.find_element(By.ID, "fitness_func").get_attribute("value") == RUN["fitness_func"]
 
