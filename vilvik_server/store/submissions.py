@@ -212,12 +212,15 @@ def queued_entries(conn, account_id, up_to=None):
     with a ceiling).
     """
     limit = -1 if up_to is None else up_to  # LIMIT -1: no limit
-    return conn.execute(
-        "SELECT (SELECT count(*) FROM (SELECT 1 FROM submissions WHERE account_id = ? AND status = 'queued'"
-        "        AND experiment_id IS NULL LIMIT ?))"
-        " + (SELECT count(*) FROM (SELECT DISTINCT experiment_id FROM submissions WHERE account_id = ?"
-        "    AND status = 'queued' AND experiment_id IS NOT NULL LIMIT ?))",
-        (account_id, limit, account_id, limit)).fetchone()[0]
+    return conn.execute(QUEUED_ENTRIES, (account_id, limit, account_id, limit)).fetchone()[0]
+
+
+# Both parts read only the partial index submissions_queued_by_account (migration 0006).
+QUEUED_ENTRIES = (
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM submissions WHERE account_id = ? AND status = 'queued'"
+    "        AND experiment_id IS NULL LIMIT ?))"
+    " + (SELECT count(*) FROM (SELECT DISTINCT experiment_id FROM submissions WHERE account_id = ?"
+    "    AND status = 'queued' AND experiment_id IS NOT NULL LIMIT ?))")
 
 
 def set_charge(conn, submission_id, micros):
