@@ -12,7 +12,11 @@ confines itself, in this order:
 
 writes the trusted hello line (`{"type": "hello", "layers": [...]}`, the layers it
 really applied) on fd 3, and only then runs the job. The keeper waits for the payload
-and exits with its status: the exit code, or 128 + the signal that killed it.
+and exits with its status: the exit code, or 128 + the signal that killed it. Given a
+report pipe (fd 4 in the keeper; the payload closes its copy before anything else), the
+keeper first writes that status and the job's resource usage there, once it has reaped
+the payload: the zygote then reports the job's end without waiting for the keeper's own
+exit (tearing down its address space and namespaces takes a millisecond or two).
 
 Fail closed: a layer that the probe (probe.py) found working and that fails for a job
 stops that job before any of its code runs (no hello line: the server fails it with
@@ -24,8 +28,10 @@ probed launches nothing.
 compiled seccomp program, imports a job would otherwise do lazily) and returns the
 `Jail` the zygote keeps and passes to every launch. Nothing here logs: the server does.
 """
+import fcntl
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -34,6 +40,7 @@ from . import filesystem, landlock, namespaces, privileges, seccomp_filter, sysc
 
 KEEPER_FAILED = 70
 RESULT_FD = 3
+REPORT_FD = 4  # the keeper's end of its report pipe to the zygote (never the payload's)
 LAYERS = ("namespaces", "filesystem", "rlimits", "privileges", "no_new_privs", "landlock", "seccomp")
 # What the job's environment keeps (the zygote's is already scrubbed by the server).
 KEPT_ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
@@ -83,8 +90,12 @@ def prepare():
     return state
 
 
-def launch(state, job_main, *, slot, limits, result_fd):
-    """Fork the keeper for one job confined as the probed `state` says; returns its pid, also its process group."""
+def launch(state, job_main, *, slot, limits, result_fd, report_fd=None):
+    """Fork the keeper for one job confined as the probed `state` says; returns its pid, also its process group.
+
+    With `report_fd` (a pipe's write end), the keeper writes one JSON line there once it has
+    reaped the payload: {"exit_code", "cpu_seconds", "peak_memory_bytes"} of the whole job.
+    """
     if state.layers is None:
         raise OSError("the jail was not probed: it launches nothing")
     try:
@@ -96,15 +107,15 @@ def launch(state, job_main, *, slot, limits, result_fd):
     if pid:
         return pid
     try:
-        _keeper(job_main, state, slot, limits, result_fd)
+        _keeper(job_main, state, slot, limits, result_fd, report_fd)
     except BaseException:  # noqa: B902 - a keeper must never return into the zygote
         pass
     os._exit(KEEPER_FAILED)
 
 
-def _keeper(job_main, state, slot, limits, result_fd):
+def _keeper(job_main, state, slot, limits, result_fd, report_fd):
     layers = frozenset(state.layers)
-    _become_keeper(result_fd)
+    _become_keeper(result_fd, report_fd)
     # Read while /proc is still there: the payload is a fork of us, the same size.
     address_space = privileges.address_space_in_use() if "rlimits" in layers else 0
     # The payload watches this pipe to learn whether we died before it re-armed PDEATHSIG.
@@ -118,6 +129,8 @@ def _keeper(job_main, state, slot, limits, result_fd):
     if payload == 0:
         try:
             os.close(alive_write)
+            if report_fd is not None:
+                os.close(REPORT_FD)
             _payload(job_main, state, layers, slot, limits, address_space, alive_read)
         finally:
             os._exit(KEEPER_FAILED)
@@ -129,22 +142,46 @@ def _keeper(job_main, state, slot, limits, result_fd):
     while True:
         _, status = os.waitpid(payload, 0)
         if os.WIFEXITED(status):
-            os._exit(min(os.WEXITSTATUS(status), 127))
-        if os.WIFSIGNALED(status):
-            os._exit(128 + os.WTERMSIG(status))
+            code = min(os.WEXITSTATUS(status), 127)
+        elif os.WIFSIGNALED(status):
+            code = 128 + os.WTERMSIG(status)
+        else:
+            continue
+        if report_fd is not None:
+            _report_end(code)
+        os._exit(code)
 
 
-def _become_keeper(result_fd):
+def _report_end(code):
+    """The job's end, for the zygote: the payload is reaped (nothing of the job runs any more)."""
+    own, payload = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = json.dumps({"exit_code": code,
+                       "cpu_seconds": own.ru_utime + own.ru_stime + payload.ru_utime + payload.ru_stime,
+                       "peak_memory_bytes": max(own.ru_maxrss, payload.ru_maxrss) * 1024})
+    try:
+        os.write(REPORT_FD, line.encode() + b"\n")
+    except OSError:
+        pass  # the zygote hears the end from our exit instead
+
+
+def _become_keeper(result_fd, report_fd):
     os.setsid()
     privileges.set_parent_death_signal()
     for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     # Nothing of the zygote's (its control socket above all) may reach the job: the
-    # result channel becomes fd 3, 0-2 are /dev/null, everything else is closed.
-    if result_fd != RESULT_FD:
-        os.dup2(result_fd, RESULT_FD)
-    os.closerange(RESULT_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    # result channel becomes fd 3, the report pipe (if any) fd 4, 0-2 are /dev/null, everything
+    # else is closed. (Both are first copied above 4, so neither dup2 can overwrite the other.)
+    if report_fd is None:
+        if result_fd != RESULT_FD:
+            os.dup2(result_fd, RESULT_FD)
+        os.closerange(RESULT_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    else:
+        result_copy, report_copy = (fcntl.fcntl(fd, fcntl.F_DUPFD, REPORT_FD + 1) for fd in (result_fd, report_fd))
+        os.dup2(result_copy, RESULT_FD)
+        os.dup2(report_copy, REPORT_FD)
+        os.closerange(REPORT_FD + 1, os.sysconf("SC_OPEN_MAX"))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

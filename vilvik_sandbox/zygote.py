@@ -6,7 +6,12 @@ and PyGAD once, runs a tiny GA so their lazy imports are done, then serves spawn
 kill requests until the server closes the socket, killing every job it started
 when it goes. It is single-threaded: it alone reaps its keepers, so a kill it sends
 can never reach a recycled pid.
+
+A job's end is reported to the server as soon as its keeper says on its report pipe that
+it has reaped the payload (with the job's status and usage), or else when the keeper is
+reaped; only once either way.
 """
+import json
 import os
 import selectors
 import signal
@@ -44,9 +49,12 @@ class Zygote:
         self.confinement = confinement  # the probed jail every job is launched in
         self.jobs = {}  # keeper pid -> job id
         self.kill_at = {}  # keeper pid -> when a SIGTERM'd job's group gets SIGKILL
+        self.reports = {}  # keeper pid -> the read end of its report pipe, until it reports or is reaped
+        self.reported = set()  # keepers whose job's end the server has heard, not yet reaped
+        self.selector = None
 
     def serve(self):
-        selector = selectors.DefaultSelector()
+        self.selector = selector = selectors.DefaultSelector()
         selector.register(self.sock, selectors.EVENT_READ, "control")
         selector.register(self.wake_read, selectors.EVENT_READ, "child")
         try:
@@ -55,8 +63,10 @@ class Zygote:
                 for key, _ in selector.select(timeout):
                     if key.data == "control":
                         self.handle(*channel.recv_message(self.sock))
-                    else:
+                    elif key.data == "child":
                         processes.drain(self.wake_read)
+                    else:
+                        self.read_report(key.data)
                 self.reap()
                 self.kill_overdue()
         except channel.ChannelClosed:
@@ -84,6 +94,7 @@ class Zygote:
         if len(fds) != 1:
             channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": "no output pipe"})
             return
+        report_read, report_write = os.pipe()
         try:
             pid = jail.launch(
                 self.confinement,
@@ -91,11 +102,17 @@ class Zygote:
                 slot=message["slot"],
                 limits=message["limits"],
                 result_fd=fds[0],
+                report_fd=report_write,
             )
         except OSError as exc:
+            os.close(report_read)
             channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": str(exc)})
             return
+        finally:
+            os.close(report_write)
         self.jobs[pid] = job
+        self.reports[pid] = report_read
+        self.selector.register(report_read, selectors.EVENT_READ, pid)
         channel.send_message(self.sock, {"op": "spawned", "job": job, "pid": pid})
 
     def kill_overdue(self):
@@ -104,6 +121,38 @@ class Zygote:
             if when <= now:
                 processes.kill_group(pid)
                 del self.kill_at[pid]
+
+    def read_report(self, pid):
+        """The keeper's line: its payload is reaped; the job's end goes to the server now."""
+        try:
+            data = os.read(self.reports[pid], 4096)
+        except OSError:
+            data = b""
+        self.close_report(pid)
+        try:
+            end = json.loads(data)
+            exit_code = int(end["exit_code"])
+            cpu, peak = float(end["cpu_seconds"]), int(end["peak_memory_bytes"])
+        except (ValueError, TypeError, KeyError):
+            return  # no line (the keeper died first): its exit, when reaped, is the report
+        self.reported.add(pid)
+        self.send_exit(self.jobs[pid], exit_code, None, cpu, peak)
+
+    def close_report(self, pid):
+        fd = self.reports.pop(pid, None)
+        if fd is not None:
+            self.selector.unregister(fd)
+            os.close(fd)
+
+    def send_exit(self, job, exit_code, signum, cpu_seconds, peak_memory_bytes):
+        channel.send_message(self.sock, {
+            "op": "exited",
+            "job": job,
+            "exit_code": exit_code,
+            "signal": signum,
+            "cpu_seconds": cpu_seconds,
+            "peak_memory_bytes": peak_memory_bytes,
+        })
 
     def reap(self):
         # Every child, not only keepers: as a subreaper the zygote also inherits payloads
@@ -119,15 +168,14 @@ class Zygote:
             job = self.jobs.pop(pid, None)
             if job is None:
                 continue
-            channel.send_message(self.sock, {
-                "op": "exited",
-                "job": job,
-                "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                # The keeper waited for the payload, so its children's usage is in here.
-                "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                "peak_memory_bytes": usage.ru_maxrss * 1024,
-            })
+            self.close_report(pid)
+            if pid in self.reported:
+                self.reported.discard(pid)
+                continue
+            # The keeper waited for the payload, so its children's usage is in here.
+            self.send_exit(job, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                           os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                           usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
 
 
 if __name__ == "__main__":

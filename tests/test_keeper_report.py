@@ -1,0 +1,86 @@
+"""The keeper's report pipe: the job's end and usage, written once the payload is reaped.
+
+Each scenario runs in a fresh `python -I` (like the zygote) so the test process is never confined.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from vilvik_sandbox.privileges import UID_BASE
+from vilvik_server.engine import job
+from vilvik_server.engine.zygote import Zygote
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def slot():
+    """A slot of this session's own uid block (conftest reserves it)."""
+    return int(os.environ["VILVIK_SANDBOX_UID_BASE"]) - UID_BASE + 4
+
+
+def run_python(code, timeout=60):
+    prelude = (f"import sys, os, json, signal, socket, time\nsys.path.insert(0, {REPO!r})\n"
+               "from vilvik_sandbox import runner, jail, probe\nrunner.warm_up()\n"
+               "confinement = jail.prepare()\nprobe.probe(confinement)\n")
+    done = subprocess.run([sys.executable, "-I", "-c", prelude + textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, cwd="/",
+                          env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_keeper_reports_the_payloads_end_with_its_cpu_time_before_it_exits():
+    result = run_python(f"""
+        def spin(fd):
+            end = time.process_time() + 0.3
+            while time.process_time() < end:
+                pass
+            return 3
+        ours, theirs = socket.socketpair()
+        report_read, report_write = os.pipe()
+        pid = jail.launch(confinement, spin, slot={slot()}, limits={{"cpu_seconds": 5, "memory_bytes": 256 << 20}},
+                          result_fd=theirs.fileno(), report_fd=report_write)
+        theirs.close()
+        os.close(report_write)
+        report = b""
+        while chunk := os.read(report_read, 4096):
+            report += chunk
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({{"report": report.decode(), "exit": os.waitstatus_to_exitcode(status)}}))
+    """)
+    lines = result["report"].splitlines()
+    assert len(lines) == 1, result
+    end = json.loads(lines[0])
+    assert end["exit_code"] == 3 == result["exit"]
+    assert 0.3 <= end["cpu_seconds"] < 5 and end["peak_memory_bytes"] > 0
+
+
+def test_a_keeper_that_dies_before_its_report_is_still_reported_once_from_its_exit():
+    zygote = Zygote()
+    zygote.start()
+    try:
+        spec = {"params": {"num_generations": 1, "sol_per_pop": 4, "num_genes": 2, "num_parents_mating": 2},
+                "fitness_func": "import time\ndef f(ga, sol, idx):\n    time.sleep(60)\n    return 1.0\n",
+                "entry": "f"}
+        pids = []
+        spawn = zygote.spawn
+
+        def spawn_and_kill_keeper(*args, **kwargs):
+            pids.append(spawn(*args, **kwargs))
+            os.kill(pids[-1], 9)  # the keeper only: its payload dies with it (PDEATHSIG)
+            return pids[-1]
+        zygote.spawn = spawn_and_kill_keeper
+        outcome = job.execute(zygote, "killed-keeper", spec, {"cpu_seconds": 5, "memory_bytes": 256 << 20},
+                              slot=slot(), wall_seconds=30, max_output_bytes=1 << 20)
+        assert outcome.reaped and outcome.status == "failed", outcome
+        assert "cpu_seconds" in outcome.usage
+        # The zygote still serves: the next job runs and is reported.
+        zygote.spawn = spawn
+        spec["fitness_func"] = "def f(ga, sol, idx):\n    return 1.0\n"
+        outcome = job.execute(zygote, "next", spec, {"cpu_seconds": 5, "memory_bytes": 256 << 20},
+                              slot=slot(), wall_seconds=30, max_output_bytes=1 << 20)
+        assert outcome.status == "succeeded", outcome
+    finally:
+        zygote.close()
