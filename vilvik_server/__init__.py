@@ -5,6 +5,7 @@ the API -> error shape -> executor. Nothing runs at import time.
 """
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 __version__ = "0.1.0"
@@ -75,6 +76,22 @@ def _configure_logging(level):
     root = logging.getLogger("vilvik")
     if not root.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(_LogFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+class _LogFormatter(logging.Formatter):
+    """logging.Formatter with the same lines; the date and time part of `asctime` is formatted
+    once a second, not once a line (the milliseconds still come from each record)."""
+
+    _second = (None, "")  # (whole second, its formatted date and time)
+
+    def formatTime(self, record, datefmt=None):
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        whole = int(record.created)
+        second = self._second
+        if second[0] != whole:
+            second = self._second = (whole, time.strftime(self.default_time_format, self.converter(record.created)))
+        return self.default_msec_format % (second[1], record.msecs)

@@ -2,8 +2,8 @@
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from flask import current_app, g, request
 
@@ -27,8 +27,9 @@ def init_body_checks(app):
 
 def _begin():
     sent = request.headers.get("X-Request-Id", "")
-    g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else "req_" + uuid.uuid4().hex
-    g.started = time.monotonic()
+    ctx_g = g._get_current_object()  # (one context lookup, not one per attribute)
+    ctx_g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else "req_" + secrets.token_hex(16)
+    ctx_g.started = time.monotonic()
 
 
 def _check_body():
@@ -87,18 +88,32 @@ def _nested_deeper_than(value, limit):
 
 
 def _finish(response):
-    response.headers["X-Request-Id"] = g.get("request_id", "")
+    ctx_g = g._get_current_object()
+    request_id = ctx_g.get("request_id")
+    response.headers["X-Request-Id"] = request_id or ""
     # Retry-After belongs on a refusal that says when to retry (429 rate_limited and errors
     # of ours that set it); any other response has none (a client would wait for nothing).
-    if "retry_after" in g:
-        response.headers["Retry-After"] = g.retry_after
+    if "retry_after" in ctx_g:
+        response.headers["Retry-After"] = ctx_g.retry_after
     elif response.status_code != 429:
         response.headers.pop("Retry-After", None)
-    elapsed = (time.monotonic() - g.get("started", time.monotonic())) * 1000
-    key = g.get("api_key")
-    log.info("%s %s %s %.1fms request_id=%s key=%s", request.method, request.path, response.status_code,
-             elapsed, g.get("request_id"), key["prefix"] if key else "-")
+    if log.isEnabledFor(logging.INFO):
+        elapsed = (time.monotonic() - ctx_g.get("started", time.monotonic())) * 1000
+        key = ctx_g.get("api_key")
+        req = request._get_current_object()
+        _log_request(req.method, req.path, response.status_code, elapsed, request_id, key["prefix"] if key else "-")
     return response
+
+
+_REQUEST_LINE = "%s %s %s %.1fms request_id=%s key=%s"
+
+
+def _log_request(*args):
+    """The request's log line: what `log.info(_REQUEST_LINE, *args)` logs, without the logging
+    module's search of the stack for the caller (the record names _finish)."""
+    code = _finish.__code__
+    log.handle(log.makeRecord(log.name, logging.INFO, code.co_filename, code.co_firstlineno, _REQUEST_LINE, args,
+                              None, func="_finish"))
 
 
 def public_url():

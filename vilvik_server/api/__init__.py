@@ -75,8 +75,10 @@ def init_app(app):
 def _answer_options():
     """OPTIONS on an API route: `204 No Content` with `Allow` (as GitHub's API answers), not Flask's
     empty text/html 200. An unknown route stays a 404 in the error shape."""
+    if request.method != "OPTIONS":
+        return None
     rule = request.url_rule
-    if request.method != "OPTIONS" or request.routing_exception is not None or not request.path.startswith(PREFIX):
+    if request.routing_exception is not None or not request.path.startswith(PREFIX):
         return None
     if rule is None or not rule.provide_automatic_options:
         return None

@@ -32,6 +32,7 @@ from flask.views import MethodView
 from flask_smorest.spec.plugins import FlaskPlugin
 
 from .. import errors
+from .arguments import ArgumentsParser
 
 
 def ref(name):
@@ -195,6 +196,8 @@ class RelativePaths(FlaskPlugin):
 
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint, completing each operation by the conventions above."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -35,9 +35,11 @@ def init_app(app):
                   docs_views.blp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    names = frozenset(blueprint.name for blueprint in blueprints)
-    app.before_request(lambda: csrf.protect() if request.blueprint in names else None)
-    app.after_request(lambda response: _page_headers(response) if request.blueprint in names else response)
+    for blueprint in blueprints:
+        # The pages' own hooks (Flask runs them only for requests routed to that blueprint):
+        # an API request does not pay for them.
+        app.before_request_funcs.setdefault(blueprint.name, []).append(csrf.protect)
+        app.after_request_funcs.setdefault(blueprint.name, []).append(_page_headers)
     app.context_processor(_template_globals)
     filters.register(app)
     app.extensions["vilvik_error_page"] = error_page
