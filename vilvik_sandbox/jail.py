@@ -24,9 +24,10 @@ internal_error). Layers the probe found missing are skipped; the server refuses 
 in that case unless the operator allowed a degraded sandbox. A jail that was never
 probed launches nothing.
 
-`prepare_keeper()` forks a keeper ahead of its job: it enters its namespaces and builds its
-root, then waits for `start_keeper()` to give it the job's limits and result channel; from
-there on it is the same keeper. `prepare()` does the expensive parts once in the zygote (the filesystem plan, the
+`prepare_keeper()` forks a keeper and its payload ahead of their job: the keeper enters its
+namespaces, builds its root and forks the payload, which goes as far as it can without the
+job and waits for `start_keeper()` to give it the job's limits and result channel; from
+there on both are what launch() makes. `prepare()` does the expensive parts once in the zygote (the filesystem plan, the
 compiled seccomp program, imports a job would otherwise do lazily) and returns the
 `Jail` the zygote keeps and passes to every launch. Nothing here logs: the server does.
 """
@@ -113,13 +114,16 @@ def launch(state, job_main, *, slot, limits, result_fd, report_fd=None):
 
 
 def prepare_keeper(state, job_main, *, slot):
-    """Fork a keeper for the next job on `slot`, ready up to what needs the job itself; returns (pid, socket).
+    """Fork a keeper and its payload for the next job on `slot`, as far as they go without the job.
 
-    It enters its new namespaces and builds its root now (nothing there depends on the job),
-    then waits on the socket for start_keeper(): the job's limits and its result channel.
-    Only then does it fork the payload, which applies those limits and confines itself as
-    launch()'s does. It reports on the same socket as launch()'s keeper on its report pipe.
-    One keeper serves one job; closing the socket before start_keeper() ends it.
+    Returns (pid, socket). The keeper enters its new namespaces and builds its root, then
+    forks the payload, which takes the steps that do not depend on the job (PDEATHSIG, the
+    checks of its pid namespace and root, its working directory and environment) and waits
+    on the socket for start_keeper(): the job's limits and its result channel. Only then does
+    it apply its first layer that depends on the job (the rlimits) and every one after it,
+    in the same order as launch()'s payload. The keeper reports on the same socket as
+    launch()'s keeper on its report pipe. One keeper serves one job; closing the socket
+    before start_keeper() ends it.
     """
     check_job(state, slot, None)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -129,20 +133,9 @@ def prepare_keeper(state, job_main, *, slot):
         return pid, ours
     try:
         _become_keeper(None, theirs.fileno())
+        os.dup2(0, RESULT_FD)  # /dev/null holds fd 3 until the job's channel arrives: no pipe takes it
         address_space = _enter_jail(state, slot)
-        control = socket.socket(fileno=REPORT_FD)
-        try:
-            message, fds = channel.recv_message(control)
-        finally:
-            control.detach()  # fd 4 stays ours, for the report; no object may close it later
-        if len(fds) != 1:
-            raise OSError("no result channel")
-        if fds[0] != RESULT_FD:
-            os.dup2(fds[0], RESULT_FD)
-            os.close(fds[0])
-        limits = message["limits"]
-        check_job(state, slot, limits)
-        _keeper(job_main, state, slot, limits, address_space, report=True)
+        _keeper(job_main, state, slot, None, address_space, report=True)
     except BaseException:  # noqa: B902 - a keeper must never return into the zygote
         pass
     os._exit(KEEPER_FAILED)
@@ -186,8 +179,8 @@ def _keeper(job_main, state, slot, limits, address_space, report):
     if payload == 0:
         try:
             os.close(alive_write)
-            if report:
-                os.close(REPORT_FD)
+            if report and limits is not None:
+                os.close(REPORT_FD)  # (a payload prepared ahead closes it once it has its job)
             _payload(job_main, state, layers, slot, limits, address_space, alive_read)
         finally:
             os._exit(KEEPER_FAILED)
@@ -215,6 +208,7 @@ def _report_end(code):
     line = json.dumps({"exit_code": code,
                        "cpu_seconds": own.ru_utime + own.ru_stime + payload.ru_utime + payload.ru_stime,
                        "peak_memory_bytes": max(own.ru_maxrss, payload.ru_maxrss) * 1024})
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a zygote gone or done with us: EPIPE, not death
     try:
         os.write(REPORT_FD, line.encode() + b"\n")
     except OSError:
@@ -281,6 +275,8 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         applied.append("filesystem")
     os.chdir(workdir or "/")
     _scrub_environment(workdir)
+    if limits is None:  # prepared ahead: the job arrives now, before the first layer that depends on it
+        limits = _receive_job(state, slot)
     if "rlimits" in layers:
         privileges.one_malloc_arena()
         shared_uid = state.identity == "unprivileged"
@@ -314,6 +310,27 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         seccomp_filter.load(state.program)  # last: from here on, only the allowlist
         applied.append("seccomp")
     return applied
+
+
+def _receive_job(state, slot):
+    """A payload prepared ahead gets its job from the zygote: the limits, and the result channel as fd 3.
+
+    It closes its end of the socket to the zygote (fd 4) before anything else happens.
+    """
+    control = socket.socket(fileno=REPORT_FD)
+    try:
+        message, fds = channel.recv_message(control)
+    finally:
+        control.close()
+    if len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise OSError("no result channel")
+    os.dup2(fds[0], RESULT_FD)
+    os.close(fds[0])
+    limits = message["limits"]
+    check_job(state, slot, limits)
+    return limits
 
 
 def _scrub_environment(workdir):

@@ -12,8 +12,9 @@ it has reaped the payload (with the job's status and usage), or else when the ke
 reaped; only once either way.
 
 Once a slot's job has ended, the zygote forks a spare keeper for that slot's next job
-(jail.prepare_keeper: its namespaces and root built ahead), so a spawn on that slot only
-hands it the job's limits and result channel. A slot's first job, or one whose spare is
+(jail.prepare_keeper: its namespaces, its root and its payload made ahead, the payload
+waiting for its job before its first layer that depends on it), so a spawn on that slot
+only hands it the job's limits and result channel. A slot's first job, or one whose spare is
 gone, is launched from scratch.
 """
 import json
