@@ -1,4 +1,5 @@
-"""The keeper's report pipe: the job's end and usage, written once the payload is reaped.
+"""Keepers: the report of the job's end and usage, written once the payload is reaped, and a
+keeper with its payload prepared ahead of its job, confined with the limits it is given later.
 
 Each scenario runs in a fresh `python -I` (like the zygote) so the test process is never confined.
 """
@@ -8,8 +9,12 @@ import subprocess
 import sys
 import textwrap
 
+from vilvik_sandbox.jail import KEEPER_FAILED
 from vilvik_sandbox.privileges import UID_BASE
+from vilvik_sandbox import jail
 from vilvik_server.engine import job
+
+from attacks.conftest import assert_no_jail_processes
 from vilvik_server.engine.zygote import Zygote
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,6 +60,59 @@ def test_the_keeper_reports_the_payloads_end_with_its_cpu_time_before_it_exits()
     end = json.loads(lines[0])
     assert end["exit_code"] == 3 == result["exit"]
     assert 0.3 <= end["cpu_seconds"] < 5 and end["peak_memory_bytes"] > 0
+
+
+def test_a_keeper_prepared_ahead_confines_its_payload_with_the_limits_it_is_given_later():
+    result = run_python(f"""
+        import resource
+        def job(fd):
+            fds = []
+            for candidate in range(64):
+                try:
+                    os.fstat(candidate)
+                    fds.append(candidate)
+                except OSError:
+                    pass
+            os.write(fd, json.dumps({{"cpu": resource.getrlimit(resource.RLIMIT_CPU), "fds": fds,
+                                      "uid": os.getuid(), "pid": os.getpid(), "cwd": os.getcwd(),
+                                      "env": sorted(os.environ)}}).encode() + b"\\n")
+            return 0
+        pid, control = jail.prepare_keeper(confinement, job, slot={slot()})
+        time.sleep(0.3)  # ready, and waiting for its job
+        ours, theirs = socket.socketpair()
+        jail.start_keeper(control, limits={{"cpu_seconds": 7, "memory_bytes": 300 << 20}}, result_fd=theirs.fileno())
+        theirs.close()
+        output = b""
+        while chunk := ours.recv(65536):
+            output += chunk
+        report = control.recv(4096)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({{"output": output.decode(), "report": report.decode(), "layers": sorted(confinement.layers),
+                           "exit": os.waitstatus_to_exitcode(status)}}))
+    """)
+    hello, seen = [json.loads(line) for line in result["output"].splitlines()]
+    assert hello == {"type": "hello", "layers": [layer for layer in jail.LAYERS if layer in result["layers"]]}
+    assert seen["cpu"] == [7, 8] and seen["fds"] == [0, 1, 2, 3], seen
+    if os.geteuid() == 0:
+        assert seen["uid"] == UID_BASE + slot() and seen["pid"] == 1 and seen["cwd"] == "/tmp", seen
+    assert set(seen["env"]) <= {"PATH", "HOME", "TMPDIR", "PYTHONHASHSEED", "OPENBLAS_NUM_THREADS"}, seen
+    assert json.loads(result["report"])["exit_code"] == 0 == result["exit"]
+
+
+def test_a_keeper_prepared_ahead_whose_job_never_comes_runs_no_job_code():
+    result = run_python(f"""
+        ran = os.pipe()
+        def job(fd):
+            os.write(ran[1], b"job code ran")
+            return 0
+        pid, control = jail.prepare_keeper(confinement, job, slot={slot()})
+        control.close()
+        _, status = os.waitpid(pid, 0)
+        os.close(ran[1])
+        print(json.dumps({{"ran": os.read(ran[0], 100).decode(), "exit": os.waitstatus_to_exitcode(status)}}))
+    """)
+    assert result["ran"] == "" and result["exit"] == KEEPER_FAILED, result
+    assert_no_jail_processes()
 
 
 def test_a_keeper_that_dies_before_its_report_is_still_reported_once_from_its_exit():

@@ -24,7 +24,10 @@ internal_error). Layers the probe found missing are skipped; the server refuses 
 in that case unless the operator allowed a degraded sandbox. A jail that was never
 probed launches nothing.
 
-`prepare()` does the expensive parts once in the zygote (the filesystem plan, the
+`prepare_keeper()` forks a keeper and its payload ahead of their job: the keeper enters its
+namespaces, builds its root and forks the payload, which goes as far as it can without the
+job and waits for `start_keeper()` to give it the job's limits and result channel; from
+there on both are what launch() makes. `prepare()` does the expensive parts once in the zygote (the filesystem plan, the
 compiled seccomp program, imports a job would otherwise do lazily) and returns the
 `Jail` the zygote keeps and passes to every launch. Nothing here logs: the server does.
 """
@@ -34,9 +37,10 @@ import os
 import resource
 import select
 import signal
+import socket
 import sys
 
-from . import filesystem, landlock, namespaces, privileges, seccomp_filter, syscalls
+from . import channel, filesystem, landlock, namespaces, privileges, seccomp_filter, syscalls
 
 KEEPER_FAILED = 70
 RESULT_FD = 3
@@ -96,41 +100,87 @@ def launch(state, job_main, *, slot, limits, result_fd, report_fd=None):
     With `report_fd` (a pipe's write end), the keeper writes one JSON line there once it has
     reaped the payload: {"exit_code", "cpu_seconds", "peak_memory_bytes"} of the whole job.
     """
-    if state.layers is None:
-        raise OSError("the jail was not probed: it launches nothing")
-    try:
-        privileges.slot_uid(slot)
-        int(limits["cpu_seconds"]), int(limits["memory_bytes"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise OSError(22, f"bad job parameters: {exc}") from None
+    check_job(state, slot, limits)
     pid = os.fork()
     if pid:
         return pid
     try:
-        _keeper(job_main, state, slot, limits, result_fd, report_fd)
+        _become_keeper(result_fd, report_fd)
+        address_space = _enter_jail(state, slot)
+        _keeper(job_main, state, slot, limits, address_space, report=report_fd is not None)
     except BaseException:  # noqa: B902 - a keeper must never return into the zygote
         pass
     os._exit(KEEPER_FAILED)
 
 
-def _keeper(job_main, state, slot, limits, result_fd, report_fd):
-    layers = frozenset(state.layers)
-    _become_keeper(result_fd, report_fd)
+def prepare_keeper(state, job_main, *, slot):
+    """Fork a keeper and its payload for the next job on `slot`, as far as they go without the job.
+
+    Returns (pid, socket). The keeper enters its new namespaces and builds its root, then
+    forks the payload, which takes the steps that do not depend on the job (PDEATHSIG, the
+    checks of its pid namespace and root, its working directory and environment) and waits
+    on the socket for start_keeper(): the job's limits and its result channel. Only then does
+    it apply its first layer that depends on the job (the rlimits) and every one after it,
+    in the same order as launch()'s payload. The keeper reports on the same socket as
+    launch()'s keeper on its report pipe. One keeper serves one job; closing the socket
+    before start_keeper() ends it.
+    """
+    check_job(state, slot, None)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid:
+        theirs.close()
+        return pid, ours
+    try:
+        _become_keeper(None, theirs.fileno())
+        os.dup2(0, RESULT_FD)  # /dev/null holds fd 3 until the job's channel arrives: no pipe takes it
+        address_space = _enter_jail(state, slot)
+        _keeper(job_main, state, slot, None, address_space, report=True)
+    except BaseException:  # noqa: B902 - a keeper must never return into the zygote
+        pass
+    os._exit(KEEPER_FAILED)
+
+
+def start_keeper(sock, *, limits, result_fd):
+    """Hand a keeper from prepare_keeper() its job: the limits and the job's result channel."""
+    channel.send_message(sock, {"limits": limits}, fds=[result_fd])
+
+
+def check_job(state, slot, limits):
+    """OSError unless the jail was probed and the slot (and the limits, when given) are valid."""
+    if state.layers is None:
+        raise OSError("the jail was not probed: it launches nothing")
+    try:
+        privileges.slot_uid(slot)
+        if limits is not None:
+            int(limits["cpu_seconds"]), int(limits["memory_bytes"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise OSError(22, f"bad job parameters: {exc}") from None
+
+
+def _enter_jail(state, slot):
+    """The keeper's part of the jail: new namespaces and the job's root. Returns the address space in use."""
+    layers = state.layers
     # Read while /proc is still there: the payload is a fork of us, the same size.
     address_space = privileges.address_space_in_use() if "rlimits" in layers else 0
-    # The payload watches this pipe to learn whether we died before it re-armed PDEATHSIG.
-    alive_read, alive_write = os.pipe()
     if "namespaces" in layers:
         namespaces.enter(state.identity == "userns")
     if "filesystem" in layers:
         uid, gid = jail_ids(state, slot)
         filesystem.build(state.plan, uid, gid)
+    return address_space
+
+
+def _keeper(job_main, state, slot, limits, address_space, report):
+    layers = frozenset(state.layers)
+    # The payload watches this pipe to learn whether we died before it re-armed PDEATHSIG.
+    alive_read, alive_write = os.pipe()
     payload = os.fork()
     if payload == 0:
         try:
             os.close(alive_write)
-            if report_fd is not None:
-                os.close(REPORT_FD)
+            if report and limits is not None:
+                os.close(REPORT_FD)  # (a payload prepared ahead closes it once it has its job)
             _payload(job_main, state, layers, slot, limits, address_space, alive_read)
         finally:
             os._exit(KEEPER_FAILED)
@@ -147,7 +197,7 @@ def _keeper(job_main, state, slot, limits, result_fd, report_fd):
             code = 128 + os.WTERMSIG(status)
         else:
             continue
-        if report_fd is not None:
+        if report:
             _report_end(code)
         os._exit(code)
 
@@ -158,6 +208,7 @@ def _report_end(code):
     line = json.dumps({"exit_code": code,
                        "cpu_seconds": own.ru_utime + own.ru_stime + payload.ru_utime + payload.ru_stime,
                        "peak_memory_bytes": max(own.ru_maxrss, payload.ru_maxrss) * 1024})
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a zygote gone or done with us: EPIPE, not death
     try:
         os.write(REPORT_FD, line.encode() + b"\n")
     except OSError:
@@ -171,17 +222,18 @@ def _become_keeper(result_fd, report_fd):
         signal.signal(signum, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     # Nothing of the zygote's (its control socket above all) may reach the job: the
-    # result channel becomes fd 3, the report pipe (if any) fd 4, 0-2 are /dev/null, everything
-    # else is closed. (Both are first copied above 4, so neither dup2 can overwrite the other.)
-    if report_fd is None:
-        if result_fd != RESULT_FD:
-            os.dup2(result_fd, RESULT_FD)
-        os.closerange(RESULT_FD + 1, os.sysconf("SC_OPEN_MAX"))
-    else:
-        result_copy, report_copy = (fcntl.fcntl(fd, fcntl.F_DUPFD, REPORT_FD + 1) for fd in (result_fd, report_fd))
-        os.dup2(result_copy, RESULT_FD)
-        os.dup2(report_copy, REPORT_FD)
-        os.closerange(REPORT_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    # result channel becomes fd 3, the report pipe or socket (if any) fd 4, 0-2 are /dev/null,
+    # everything else is closed. (Each is first copied above 4, so no dup2 can overwrite another.)
+    copies = [(fcntl.fcntl(fd, fcntl.F_DUPFD, REPORT_FD + 1), target)
+              for fd, target in ((result_fd, RESULT_FD), (report_fd, REPORT_FD)) if fd is not None]
+    for copy, target in copies:
+        os.dup2(copy, target)
+    for fd in {RESULT_FD, REPORT_FD} - {target for _, target in copies}:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    os.closerange(REPORT_FD + 1, os.sysconf("SC_OPEN_MAX"))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -223,6 +275,8 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         applied.append("filesystem")
     os.chdir(workdir or "/")
     _scrub_environment(workdir)
+    if limits is None:  # prepared ahead: the job arrives now, before the first layer that depends on it
+        limits = _receive_job(state, slot)
     if "rlimits" in layers:
         privileges.one_malloc_arena()
         shared_uid = state.identity == "unprivileged"
@@ -256,6 +310,27 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         seccomp_filter.load(state.program)  # last: from here on, only the allowlist
         applied.append("seccomp")
     return applied
+
+
+def _receive_job(state, slot):
+    """A payload prepared ahead gets its job from the zygote: the limits, and the result channel as fd 3.
+
+    It closes its end of the socket to the zygote (fd 4) before anything else happens.
+    """
+    control = socket.socket(fileno=REPORT_FD)
+    try:
+        message, fds = channel.recv_message(control)
+    finally:
+        control.close()
+    if len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise OSError("no result channel")
+    os.dup2(fds[0], RESULT_FD)
+    os.close(fds[0])
+    limits = message["limits"]
+    check_job(state, slot, limits)
+    return limits
 
 
 def _scrub_environment(workdir):

@@ -10,6 +10,12 @@ can never reach a recycled pid.
 A job's end is reported to the server as soon as its keeper says on its report pipe that
 it has reaped the payload (with the job's status and usage), or else when the keeper is
 reaped; only once either way.
+
+Once a slot's job has ended, the zygote forks a spare keeper for that slot's next job
+(jail.prepare_keeper: its namespaces, its root and its payload made ahead, the payload
+waiting for its job before its first layer that depends on it), so a spawn on that slot
+only hands it the job's limits and result channel. A slot's first job, or one whose spare is
+gone, is launched from scratch.
 """
 import json
 import os
@@ -51,6 +57,8 @@ class Zygote:
         self.kill_at = {}  # keeper pid -> when a SIGTERM'd job's group gets SIGKILL
         self.reports = {}  # keeper pid -> the read end of its report pipe, until it reports or is reaped
         self.reported = set()  # keepers whose job's end the server has heard, not yet reaped
+        self.slots = {}  # keeper pid -> its job's slot, until the job has ended
+        self.spares = {}  # slot -> (pid, socket) of a keeper prepared for that slot's next job
         self.selector = None
 
     def serve(self):
@@ -72,7 +80,7 @@ class Zygote:
         except channel.ChannelClosed:
             pass
         finally:
-            for pid in list(self.jobs):
+            for pid in list(self.jobs) + [pid for pid, _ in self.spares.values()]:
                 processes.kill_group(pid)
 
     def handle(self, message, fds):
@@ -94,26 +102,55 @@ class Zygote:
         if len(fds) != 1:
             channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": "no output pipe"})
             return
+        slot, limits = message["slot"], message["limits"]
+        try:
+            pid, report_read = self.start_spare(slot, limits, fds[0]) or self.launch(slot, limits, fds[0])
+        except OSError as exc:
+            channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": str(exc)})
+            return
+        self.jobs[pid] = job
+        self.slots[pid] = slot
+        self.reports[pid] = report_read
+        self.selector.register(report_read, selectors.EVENT_READ, pid)
+        channel.send_message(self.sock, {"op": "spawned", "job": job, "pid": pid})
+
+    def launch(self, slot, limits, result_fd):
+        """A keeper forked for this job now; returns (pid, the read end of its report pipe)."""
         report_read, report_write = os.pipe()
         try:
             pid = jail.launch(
                 self.confinement,
                 runner.run_job_from_channel,  # the spec comes from the server, not through us
-                slot=message["slot"],
-                limits=message["limits"],
-                result_fd=fds[0],
-                report_fd=report_write,
-            )
-        except OSError as exc:
+                slot=slot, limits=limits, result_fd=result_fd, report_fd=report_write)
+        except OSError:
             os.close(report_read)
-            channel.send_message(self.sock, {"op": "spawn_failed", "job": job, "error": str(exc)})
-            return
+            raise
         finally:
             os.close(report_write)
-        self.jobs[pid] = job
-        self.reports[pid] = report_read
-        self.selector.register(report_read, selectors.EVENT_READ, pid)
-        channel.send_message(self.sock, {"op": "spawned", "job": job, "pid": pid})
+        return pid, report_read
+
+    def start_spare(self, slot, limits, result_fd):
+        """The slot's spare keeper given this job; (pid, its socket's fd), or None when there is none."""
+        jail.check_job(self.confinement, slot, limits)
+        spare = self.spares.pop(slot, None)
+        if spare is None:
+            return None
+        pid, sock = spare
+        try:
+            jail.start_keeper(sock, limits=limits, result_fd=result_fd)
+        except OSError:
+            sock.close()
+            processes.kill_group(pid)  # reaped like any child; not a job
+            return None
+        return pid, sock.detach()
+
+    def prepare_spare(self, slot):
+        if slot in self.spares:
+            return
+        try:
+            self.spares[slot] = jail.prepare_keeper(self.confinement, runner.run_job_from_channel, slot=slot)
+        except OSError:
+            pass  # the slot's next job is launched from scratch
 
     def kill_overdue(self):
         now = time.monotonic()
@@ -137,6 +174,7 @@ class Zygote:
             return  # no line (the keeper died first): its exit, when reaped, is the report
         self.reported.add(pid)
         self.send_exit(self.jobs[pid], exit_code, None, cpu, peak)
+        self.prepare_spare(self.slots.pop(pid))
 
     def close_report(self, pid):
         fd = self.reports.pop(pid, None)
@@ -165,6 +203,7 @@ class Zygote:
             if pid == 0:
                 return
             self.kill_at.pop(pid, None)
+            self.forget_spare(pid)
             job = self.jobs.pop(pid, None)
             if job is None:
                 continue
@@ -176,6 +215,14 @@ class Zygote:
             self.send_exit(job, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
                            os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
                            usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+            self.prepare_spare(self.slots.pop(pid))
+
+    def forget_spare(self, pid):
+        """A spare keeper that died unused (it is never a job): its slot's next job is launched from scratch."""
+        for slot, (spare_pid, sock) in list(self.spares.items()):
+            if spare_pid == pid:
+                sock.close()
+                del self.spares[slot]
 
 
 if __name__ == "__main__":
