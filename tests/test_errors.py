@@ -86,6 +86,17 @@ def test_a_string_with_a_lone_surrogate_is_invalid_json(client, owner):
     assert_error(response, 400, "invalid_json")
 
 
+@pytest.mark.parametrize("encoded", [
+    '{"num_generations": 3, "fitness_func": "# \\udad6"}'.encode("utf-16-le"),   # the escape, in UTF-16
+    '{"num_generations": 3, "fitness_func": "# \\udad6"}'.encode("utf-32"),
+    b'{"num_generations": 3, "fitness_func": "# \xed\xab\x96"}',                  # the surrogate's own bytes
+])
+def test_a_lone_surrogate_however_the_body_is_encoded_is_invalid_json(client, owner, encoded):
+    response = client.post("/api/v1/submissions", data=encoded, headers=owner.headers, content_type="application/json")
+    assert_error(response, 400, "invalid_json")
+    assert "lone surrogate" in response.get_json()["error"]["message"]
+
+
 def test_a_body_of_another_type_is_unsupported_media_type(client, owner):
     response = client.post("/api/v1/submissions", data="a=b", headers=owner.headers,
                            content_type="application/x-www-form-urlencoded")
