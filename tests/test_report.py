@@ -1,20 +1,33 @@
 """What a job writes back is attacker data: every malformed shape is refused."""
+import base64
+import struct
+
 import pytest
 
 from vilvik_server.engine.report import MalformedReport, check_error, check_progress, check_result, parse_line
 
 PARAMS = {"num_generations": 3, "num_genes": 2, "sol_per_pop": 2}
+
+
+def words(values):
+    return base64.b64encode(struct.pack(f"<{len(values)}I", *values)).decode()
+
+
 GOOD = {"type": "result", "best_solution": [1.0, 2.0], "best_solution_fitness": 3.0, "best_solution_idx": 0,
         "best_solution_generation": 3, "generations_completed": 3,
         "best_fitness_per_generation": [1.0, 2.0, 3.0, 3.0], "last_generation_fitness": [3.0, "-Infinity"],
         "population": [[1.0, 2.0], [0.0, 0.0]],
-        "random_state": {"numpy": ["MT19937", [7] * 624, 624, 0, 0.0], "python": [3, [5] * 624 + [624], None]},
+        "random_state": {"numpy": ["MT19937", words([7] * 624), 624, 0, 0.0],
+                         "python": [3, words([5] * 624 + [624]), None]},
         "stopped": False}
 
 
 def test_it_accepts_a_well_formed_result():
     result, logs = check_result(dict(GOOD, logs="hi"), PARAMS)
     assert result["best_solution"] == [1.0, 2.0] and logs == "hi"
+    # The generators' words, sent as base64, are kept as numbers (what a continuation's spec carries).
+    assert result["random_state"] == {"numpy": ["MT19937", [7] * 624, 624, 0, 0.0],
+                                      "python": [3, [5] * 624 + [624], None]}
 
 
 @pytest.mark.parametrize("change", [
@@ -28,8 +41,13 @@ def test_it_accepts_a_well_formed_result():
     {"population": "rows"},
     {"extra": 1},
     {"last_generation_fitness": [{"a": 1}, 1.0]},
-    {"random_state": {"numpy": ["MT19937", [7] * 623, 624, 0, 0.0], "python": [3, [5] * 624 + [624], None]}},
-    {"random_state": {"numpy": ["MT19937", [2 ** 32] * 624, 624, 0, 0.0], "python": [3, [5] * 625, None]}},
+    {"random_state": {"numpy": ["MT19937", words([7] * 623), 624, 0, 0.0], "python": [3, words([5] * 624 + [624]), None]}},
+    {"random_state": {"numpy": ["MT19937", words([7] * 624), 624, 0, 0.0], "python": [3, words([5] * 624 + [625]), None]}},
+    {"random_state": {"numpy": ["MT19937", [2 ** 32] * 624, 624, 0, 0.0], "python": [3, [5] * 624 + [624], None]}},
+    {"random_state": {"numpy": ["MT19937", words([7] * 624)[:-4], 624, 0, 0.0],
+                      "python": [3, words([5] * 624 + [624]), None]}},
+    {"random_state": {"numpy": ["MT19937", words([7] * 624)[:-4] + "!!!!", 624, 0, 0.0],
+                      "python": [3, words([5] * 624 + [624]), None]}},
     {"random_state": "__reduce__"},
 ])
 def test_it_refuses_a_forged_result(change):

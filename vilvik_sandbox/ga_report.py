@@ -3,6 +3,9 @@ ended it, and the random generators' state a continuation resumes from.
 
 Plain data only (channel.jsonable): the server reads all of it as attacker data anyway.
 """
+import base64
+import struct
+
 from . import channel
 
 
@@ -37,11 +40,22 @@ def fired_criterion(ga):
 
 
 def random_state_as_data(numpy_state, python_state):
-    """Random generators' states (from get_state/getstate) as plain JSON data, never a pickle."""
+    """Random generators' states (from get_state/getstate) as plain JSON data, never a pickle.
+
+    Each generator's 32-bit words (624 for numpy's, 625 for Python's) go as one base64 string
+    of their little-endian bytes rather than as ~600 JSON numbers: the server then checks
+    and unpacks them at C speed (report._random_state) and stores them as lists of numbers,
+    the form restore_random_state() takes.
+    """
     name, keys, position, has_gauss, cached_gaussian = numpy_state
     version, internal, gauss_next = python_state
-    return {"numpy": [name, keys.tolist(), int(position), int(has_gauss), float(cached_gaussian)],
-            "python": [version, list(internal), gauss_next]}
+    return {"numpy": [name, _words_text(keys.astype("<u4").tobytes()), int(position), int(has_gauss),
+                      float(cached_gaussian)],
+            "python": [version, _words_text(struct.pack(f"<{len(internal)}I", *internal)), gauss_next]}
+
+
+def _words_text(raw):
+    return base64.b64encode(raw).decode("ascii")
 
 
 def restore_random_state(ga, state):

@@ -7,9 +7,11 @@ most MAX_OBJECTIVES numbers, lists no longer than the run's own parameters allow
 bounded strings made valid UTF-8. Anything else makes the report malformed, and
 the run fails with `invalid_report` (charged: the job wrote it).
 """
+import binascii
 import json
 import math
 import re
+import struct
 
 from ..domain.words import plural
 
@@ -128,25 +130,41 @@ def check_result(message, params):
 
 
 def _random_state(state):
-    """The generators' states a continuation resumes from: exactly the shapes numpy and random use."""
+    """The generators' states a continuation resumes from: exactly the shapes numpy and random use.
+
+    Each generator's words come as base64 from a job (ga_report.random_state_as_data), as numbers
+    from a worker; they are returned as lists of numbers, the form a continuation's spec carries.
+    """
     try:
         name, keys, position, has_gauss, cached = state["numpy"]
         version, internal, gauss_next = state["python"]
-        valid = (name == "MT19937" and _words(keys, 624) and _is_int(position) and 0 <= position <= 624
+        keys, internal = _words(keys, 624), _words(internal, 625)
+        valid = (name == "MT19937" and keys is not None and _is_int(position) and 0 <= position <= 624
                  and has_gauss in (0, 1) and isinstance(cached, (int, float)) and math.isfinite(cached)
-                 and version == 3 and _words(internal[:624], 624) and len(internal) == 625
-                 and _is_int(internal[624]) and 0 <= internal[624] <= 624
+                 and version == 3 and internal is not None and 0 <= internal[624] <= 624
                  and (gauss_next is None or isinstance(gauss_next, float) and math.isfinite(gauss_next)))
     except (TypeError, ValueError, KeyError):
         valid = False
     if not valid:
         raise MalformedReport("result: random_state has not the shape of a generator's state")
-    return state
+    return {"numpy": [name, keys, position, has_gauss, cached], "python": [version, internal, gauss_next]}
 
 
-def _words(values, count):
-    return (isinstance(values, list) and len(values) == count
-            and all(_is_int(v) and 0 <= v < 2 ** 32 for v in values))
+def _words(text, count):
+    """`count` unsigned 32-bit words, from the base64 of their little-endian bytes (what a job sends) or
+    as a list of numbers (what a worker forwards, checked again); None if it is neither."""
+    if isinstance(text, list):
+        valid = len(text) == count and all(_is_int(v) and 0 <= v < 2 ** 32 for v in text)
+        return text if valid else None
+    if not isinstance(text, str) or len(text) > 8 * count:
+        return None
+    try:
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 4 * count:
+        return None
+    return list(struct.unpack(f"<{count}I", raw))
 
 
 def _exactly(values, name, length):
