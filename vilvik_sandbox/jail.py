@@ -275,6 +275,10 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         applied.append("filesystem")
     os.chdir(workdir or "/")
     _scrub_environment(workdir)
+    ruleset = None
+    if "landlock" in layers:  # built here, enforced in its turn below
+        read_only, writable = state.runtime
+        ruleset = landlock.build(state.landlock_abi, read_only, writable, [workdir] if workdir else [])
     if limits is None:  # prepared ahead: the job arrives now, before the first layer that depends on it
         limits = _receive_job(state, slot)
     if "rlimits" in layers:
@@ -283,10 +287,6 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         # Sharing the server's uid, any thread would count against all of its processes: none then.
         privileges.apply_rlimits(limits, address_space, nproc=1 if shared_uid else privileges.NPROC)
         applied.append("rlimits")
-    ruleset = None
-    if "landlock" in layers:
-        read_only, writable = state.runtime
-        ruleset = landlock.build(state.landlock_abi, read_only, writable, [workdir] if workdir else [])
     if "privileges" in layers:
         if state.identity == "root":
             uid, gid = jail_ids(state, slot)

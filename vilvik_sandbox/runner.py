@@ -8,6 +8,7 @@ import linecache
 import logging
 import math
 import numbers
+import socket
 import sys
 import time
 import traceback
@@ -114,23 +115,28 @@ class NetworkingOff(BaseException):
     swallow it and the run fails as sandbox_violation; the seccomp filter stays underneath."""
 
 
+def _refusing(what):
+    def refuse(*args, **kwargs):
+        raise NetworkingOff(NETWORK_OFF.format(what=what))
+    return refuse
+
+
+class _RefusingSocket(socket.socket):  # a class still, so isinstance(x, socket.socket) keeps working
+    def __init__(self, *args, **kwargs):
+        raise NetworkingOff(NETWORK_OFF.format(what="socket"))
+
+
+# Made once, in the zygote (they hold nothing of any job); each job only installs them.
+_REFUSALS = {name: _refusing(name) for name in (
+    "create_connection", "create_server", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
+    "getnameinfo", "socketpair", "fromfd")}
+
+
 def _switch_off_networking():
     """Make Python's socket calls fail with a message that says why, before the kernel kills the run."""
-    import socket
-
-    def refusing(what):
-        def refuse(*args, **kwargs):
-            raise NetworkingOff(NETWORK_OFF.format(what=what))
-        return refuse
-
-    class RefusingSocket(socket.socket):  # a class still, so isinstance(x, socket.socket) keeps working
-        def __init__(self, *args, **kwargs):
-            raise NetworkingOff(NETWORK_OFF.format(what="socket"))
-
-    socket.socket = socket.SocketType = RefusingSocket
-    for name in ("create_connection", "create_server", "getaddrinfo", "gethostbyname", "gethostbyname_ex",
-                 "gethostbyaddr", "getnameinfo", "socketpair", "fromfd"):
-        setattr(socket, name, refusing(name))
+    socket.socket = socket.SocketType = _RefusingSocket
+    for name, refuse in _REFUSALS.items():
+        setattr(socket, name, refuse)
 
 
 class _UserCodeError(Exception):
