@@ -118,7 +118,8 @@ def prepare_keeper(state, job_main, *, slot):
 
     Returns (pid, socket). The keeper enters its new namespaces and builds its root, then
     forks the payload, which takes the steps that do not depend on the job (PDEATHSIG, the
-    checks of its pid namespace and root, its working directory and environment) and waits
+    checks of its pid namespace and root, its working directory and environment, building
+    its Landlock ruleset) and waits
     on the socket for start_keeper(): the job's limits and its result channel. Only then does
     it apply its first layer that depends on the job (the rlimits) and every one after it,
     in the same order as launch()'s payload. The keeper reports on the same socket as
