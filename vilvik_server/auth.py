@@ -27,7 +27,7 @@ def authenticate():
     g.api_key = key
     g.account_id = key["account_id"]
     ratelimit.check_account(key["account_id"])
-    _touch(db, key)
+    touch_last_used(db, key)
     return key
 
 
@@ -48,7 +48,8 @@ def require_scope(scope):
     return decorate
 
 
-def _touch(db, key):
+def touch_last_used(db, key):
+    """Record that the key was used, at most once per LAST_USED_RESOLUTION."""
     last = key["last_used_at"]
     if last is None or time.time() - epoch(last) > LAST_USED_RESOLUTION:
         with db.transaction() as conn:

@@ -26,10 +26,14 @@ def init_body_checks(app):
 
 
 def _begin():
-    sent = request.headers.get("X-Request-Id", "")
     ctx_g = g._get_current_object()  # (one context lookup, not one per attribute)
-    ctx_g.request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else "req_" + secrets.token_hex(16)
+    ctx_g.request_id = request_id_for(request.headers.get("X-Request-Id", ""))
     ctx_g.started = time.monotonic()
+
+
+def request_id_for(sent):
+    """The client's X-Request-Id when it is sane, else a new one."""
+    return sent if _SANE_REQUEST_ID.fullmatch(sent) else "req_" + secrets.token_hex(16)
 
 
 def _check_body():
@@ -101,14 +105,14 @@ def _finish(response):
         elapsed = (time.monotonic() - ctx_g.get("started", time.monotonic())) * 1000
         key = ctx_g.get("api_key")
         req = request._get_current_object()
-        _log_request(req.method, req.path, response.status_code, elapsed, request_id, key["prefix"] if key else "-")
+        log_request(req.method, req.path, response.status_code, elapsed, request_id, key["prefix"] if key else "-")
     return response
 
 
 _REQUEST_LINE = "%s %s %s %.1fms request_id=%s key=%s"
 
 
-def _log_request(*args):
+def log_request(*args):
     """The request's log line: what `log.info(_REQUEST_LINE, *args)` logs, without the logging
     module's search of the stack for the caller (the record names _finish)."""
     code = _finish.__code__

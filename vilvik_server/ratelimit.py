@@ -170,15 +170,29 @@ def _limits():
     return current_app.extensions["vilvik"].limiter
 
 
+# A window the status read beneath Flask (api/status_read.py) already counted for this
+# request, handed on in the WSGI environ when Flask answers the request after all.
+COUNTED_KEY_WINDOW = "vilvik.counted_key_window"
+COUNTED_ACCOUNT_WINDOW = "vilvik.counted_account_window"
+
+
+def count_key(limits, token):
+    """Count one request against the window of the key with this token (known or not)."""
+    return limits.hit(limits.per_key, "key", hashlib.sha256(token.encode()).hexdigest()[:32])
+
+
+def count_account(limits, account_id):
+    """Count one request against the account's window."""
+    return limits.hit(limits.per_account, "account", account_id)
+
+
 def _check_key():
     if not request.path.startswith("/api/"):
         return
     header = request.headers.get("Authorization")
     if not header:
         return
-    token = header.partition(" ")[2].strip()
-    limits = _limits()
-    window = limits.hit(limits.per_key, "key", hashlib.sha256(token.encode()).hexdigest()[:32])
+    window = request.environ.get(COUNTED_KEY_WINDOW) or count_key(_limits(), header.partition(" ")[2].strip())
     g.rate_limit = g.rate_limit_key = window
     if not window.allowed:
         raise _refusal(window)
@@ -188,8 +202,7 @@ def check_account(account_id):
     """Count this request against its account's window (called once the key is known)."""
     if "rate_limit" not in g:
         return  # not a limited request (no token, or not under /api/)
-    limits = _limits()
-    window = g.rate_limit_account = limits.hit(limits.per_account, "account", account_id)
+    window = g.rate_limit_account = request.environ.get(COUNTED_ACCOUNT_WINDOW) or count_account(_limits(), account_id)
     if not window.allowed or window.remaining < g.rate_limit.remaining:
         g.rate_limit = window
     if not window.allowed:
