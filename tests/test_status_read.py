@@ -139,3 +139,27 @@ def test_with_metrics_on_every_status_read_goes_through_flask_and_is_counted(tmp
     assert seen == [f"/api/v1/submissions/{submission_id}"]
     scraped = app.test_client().get("/metrics").get_data(as_text=True)
     assert 'vilvik_http_requests_total{code="200",method="GET"}' in scraped
+
+
+@pytest.mark.parametrize("status", ["queued", "running", "succeeded", "failed", "cancelled"])
+def test_the_columns_a_status_read_fetches_show_the_submission_as_the_whole_row_does(app, status):
+    from vilvik_server.domain import represent
+    from vilvik_server.store import submissions as submission_store
+
+    owner = Account(app, "owner@example.com")
+    submission_id = submit(app, owner)
+    with app.extensions["vilvik"].db.transaction() as conn:
+        conn.execute(
+            "UPDATE submissions SET status = ?, started_at = created_at, finished_at = created_at,"
+            " generations_completed = 3, best_fitness = '1.5', mean_fitness = '0.5', progress_updated_at = created_at,"
+            " cpu_seconds = 0.125, wall_seconds = 0.25, peak_memory_bytes = 1000, credits_charged_micros = 1250,"
+            " error = CASE WHEN ? = 'failed' THEN '{\"code\": \"fitness_error\", \"message\": \"x\"}' END,"
+            " stop_reason = CASE WHEN ? IN ('succeeded', 'failed', 'cancelled') THEN 'num_generations' END,"
+            " sandbox = '{\"mode\": \"full\"}', versions = '{\"python\": \"3.11\"}', logs = 'printed',"
+            " webhook_url = 'https://example.com/hook', webhook_events = '[\"submission.succeeded\"]',"
+            " problem = 'subset_sum', problem_params = '{\"numbers\": [1]}', parent_id = 'p', experiment_id = 'e'"
+            " WHERE id = ?", (status, status, status, submission_id))
+        whole = submission_store.get(conn, owner.id, submission_id)
+        shown = submission_store.get_shown(conn, owner.id, submission_id)
+    assert represent.submission(shown, "http://x") == represent.submission(whole, "http://x")
+    assert submission_store.get_shown(conn, "another account", submission_id) is None

@@ -76,7 +76,7 @@ class StatusReads:
         auth.touch_last_used(self.services.db, key)
         if SCOPE not in key["scopes"].split():
             return None
-        row = submission_store.get(conn, key["account_id"], submission_id)
+        row = submission_store.get_shown(conn, key["account_id"], submission_id)
         if row is None:
             return None
         body = represent.submission(row, self.services.settings["PUBLIC_URL"])

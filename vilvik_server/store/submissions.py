@@ -29,6 +29,22 @@ def get(conn, account_id, submission_id):
                         (submission_id, account_id)).fetchone()
 
 
+# What represent.submission shows of a row (without its code), for the status read that
+# clients poll: fewer columns than SELECT *, each of which Python's sqlite3 reads with the
+# interpreter lock let go (a hand-over to another request thread under load).
+SHOWN_COLUMNS = ("id, name, type, status, created_at, started_at, finished_at, params, fitness_func_entry,"
+                 " parent_id, experiment_id, problem, problem_params, generations_completed, best_fitness,"
+                 " mean_fitness, progress_updated_at, cpu_seconds, wall_seconds, peak_memory_bytes, limits,"
+                 " credits_charged_micros, stop_reason, stop_criterion, error, sandbox, versions, logs, metadata,"
+                 " webhook_url, webhook_events")
+
+
+def get_shown(conn, account_id, submission_id):
+    """The columns of a submission that its representation shows (not its code), or None."""
+    return conn.execute(f"SELECT {SHOWN_COLUMNS} FROM submissions WHERE id = ? AND account_id = ?",
+                        (submission_id, account_id)).fetchone()
+
+
 def get_any(conn, submission_id):
     """A submission whatever its account (for the executor, never for a request)."""
     return conn.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
