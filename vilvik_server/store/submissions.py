@@ -39,10 +39,24 @@ SHOWN_COLUMNS = ("id, name, type, status, created_at, started_at, finished_at, p
                  " webhook_url, webhook_events")
 
 
+_SHOWN_NAMES = [name.strip() for name in SHOWN_COLUMNS.split(",")]
+_SHOWN_REALS = ("cpu_seconds", "wall_seconds")  # JSON text from SQLite keeps 15 digits of a REAL: read as columns
+_SHOWN_PACKED = [name for name in _SHOWN_NAMES if name not in _SHOWN_REALS]
+
+
 def get_shown(conn, account_id, submission_id):
-    """The columns of a submission that its representation shows (not its code), or None."""
-    return conn.execute(f"SELECT {SHOWN_COLUMNS} FROM submissions WHERE id = ? AND account_id = ?",
-                        (submission_id, account_id)).fetchone()
+    """The columns of a submission that its representation shows (not its code) as a dict, or None.
+
+    The text and integer columns come packed in one JSON array (exact for both), the two
+    REAL columns as themselves: three columns to read instead of thirty-one.
+    """
+    row = conn.execute(f"SELECT json_array({', '.join(_SHOWN_PACKED)}), {', '.join(_SHOWN_REALS)}"
+                       " FROM submissions WHERE id = ? AND account_id = ?", (submission_id, account_id)).fetchone()
+    if row is None:
+        return None
+    shown = dict(zip(_SHOWN_PACKED, json.loads(row[0])))
+    shown.update(zip(_SHOWN_REALS, tuple(row)[1:]))
+    return shown
 
 
 def get_any(conn, submission_id):
