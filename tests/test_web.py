@@ -175,7 +175,9 @@ def test_it_creates_a_key_with_chosen_scopes_and_shows_the_secret_once(app, clie
     assert response.status_code == 200 and "only time it is shown" in page
     secret = page.split('id="secret" class="code" readonly value="')[1].split('"')[0]
     with app.app_context():
-        key = key_store.find_active(app.extensions["vilvik"].db.connection(), secret)
+        conn = app.extensions["vilvik"].db.connection()
+        found = key_store.find_active(conn, secret)
+        key = next(row for row in key_store.list_page(conn, found["account_id"]).rows if row["id"] == found["id"])
     assert key["name"] == "laptop" and key["scopes"] == "results:read submissions:read"
     assert client.get("/api/v1/submissions", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     listing = client.get("/keys").get_data(as_text=True)
