@@ -12,16 +12,22 @@ from .store import keys as key_store
 LAST_USED_RESOLUTION = 60  # seconds: last_used_at is not rewritten on every request
 
 
+def bearer_token(header):
+    """The key an Authorization header carries as 'Bearer <key>', or None."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def authenticate():
     """The key row for this request's Bearer token; raises Unauthenticated."""
     if "api_key" in g:
         return g.api_key
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
         raise errors.Unauthenticated("send your API key as 'Authorization: Bearer <key>'")
     db = current_app.extensions["vilvik"].db
-    key = key_store.find_active(db.connection(), token.strip())
+    key = key_store.find_active(db.connection(), token)
     if key is None:
         raise errors.Unauthenticated("the API key is unknown or revoked")
     g.api_key = key

@@ -203,10 +203,17 @@ def check_account(account_id):
     if "rate_limit" not in g:
         return  # not a limited request (no token, or not under /api/)
     window = g.rate_limit_account = request.environ.get(COUNTED_ACCOUNT_WINDOW) or count_account(_limits(), account_id)
-    if not window.allowed or window.remaining < g.rate_limit.remaining:
-        g.rate_limit = window
+    g.rate_limit = closer_to_refusing(g.rate_limit, window)
     if not window.allowed:
         raise _refusal(window)
+
+
+def closer_to_refusing(key_window, account_window):
+    """The window the X-RateLimit-* headers describe: the account's when it refused or has fewer
+    requests left, else the key's (also on a tie)."""
+    if not account_window.allowed or account_window.remaining < key_window.remaining:
+        return account_window
+    return key_window
 
 
 def _refusal(window):

@@ -57,9 +57,8 @@ class StatusReads:
     def _answer(self, environ, submission_id):
         """(headers, body) of the 200 answer, or None for Flask to answer."""
         started = time.monotonic()
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = auth.bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
             return None
         # The steps of ratelimit._check_key, auth.authenticate and auth.require_scope, in their order.
         limits = self.services.limiter
@@ -82,7 +81,7 @@ class StatusReads:
         body = represent.submission(row, self.services.settings["PUBLIC_URL"])
         data = f"{self.dumps(body)}\n".encode()
         request_id = http.request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-        window = account_window if account_window.remaining < key_window.remaining else key_window
+        window = ratelimit.closer_to_refusing(key_window, account_window)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
                    ("X-Request-Id", request_id), *window.headers().items()]
         if http.log.isEnabledFor(logging.INFO):
