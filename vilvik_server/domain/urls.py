@@ -1,5 +1,5 @@
 """The API's URL scheme: every absolute URL a body or a webhook carries is built here."""
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import urlencode
 
 PREFIX = "/api/v1"
 
@@ -16,7 +16,7 @@ def status_url(public_url, submission_id):
 
 def result_url(public_url, submission_id):
     """The result of a submission, found by its submission id (GET /results?submission_id=)."""
-    return f"{public_url}{PREFIX}/results?submission_id={quote_plus(submission_id)}"  # what api_url gives
+    return api_url(public_url, "/results", submission_id=submission_id)
 
 
 def result_by_id_url(public_url, result_id):
