@@ -5,8 +5,6 @@ Each scenario runs in a fresh `python -I` (like the zygote) so the test process 
 """
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 from vilvik_sandbox.jail import KEEPER_FAILED
@@ -14,10 +12,8 @@ from vilvik_sandbox.privileges import UID_BASE
 from vilvik_sandbox import jail
 from vilvik_server.engine import job
 
-from attacks.conftest import assert_no_jail_processes
+from attacks.conftest import assert_no_jail_processes, run_python
 from vilvik_server.engine.zygote import Zygote
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def slot():
@@ -25,19 +21,13 @@ def slot():
     return int(os.environ["VILVIK_SANDBOX_UID_BASE"]) - UID_BASE + 4
 
 
-def run_python(code, timeout=60):
-    prelude = (f"import sys, os, json, signal, socket, time\nsys.path.insert(0, {REPO!r})\n"
-               "from vilvik_sandbox import runner, jail, probe\nrunner.warm_up()\n"
-               "confinement = jail.prepare()\nprobe.probe(confinement)\n")
-    done = subprocess.run([sys.executable, "-I", "-c", prelude + textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, cwd="/",
-                          env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def run_probed(code):
+    """attacks.conftest.run_python with `confinement`, a prepared and probed jail, already there."""
+    return run_python("confinement, _ = probed()\n" + textwrap.dedent(code))
 
 
 def test_the_keeper_reports_the_payloads_end_with_its_cpu_time_before_it_exits():
-    result = run_python(f"""
+    result = run_probed(f"""
         def spin(fd):
             end = time.process_time() + 0.3
             while time.process_time() < end:
@@ -63,7 +53,7 @@ def test_the_keeper_reports_the_payloads_end_with_its_cpu_time_before_it_exits()
 
 
 def test_a_keeper_prepared_ahead_confines_its_payload_with_the_limits_it_is_given_later():
-    result = run_python(f"""
+    result = run_probed(f"""
         import resource
         def job(fd):
             fds = []
@@ -100,7 +90,7 @@ def test_a_keeper_prepared_ahead_confines_its_payload_with_the_limits_it_is_give
 
 
 def test_a_keeper_prepared_ahead_whose_job_never_comes_runs_no_job_code():
-    result = run_python(f"""
+    result = run_probed(f"""
         ran = os.pipe()
         def job(fd):
             os.write(ran[1], b"job code ran")

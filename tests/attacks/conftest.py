@@ -8,13 +8,17 @@ mode, and a normal seeded job still gives the same result as before the attack.
 If the host cannot give the full sandbox, these tests FAIL (the server refuses jobs
 and the fixture says which layers are missing): a green run must mean "contained".
 """
+import json
 import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
 import requests
 
-from conftest import ApiUser, LiveServer, jail_uids
+from conftest import REPO, ApiUser, LiveServer, jail_uids
 
 # Every layer a root CI machine must give; as another user the required core is smaller.
 ROOT_LAYERS = {"namespaces", "filesystem", "rlimits", "privileges", "no_new_privs", "landlock", "seccomp"}
@@ -157,3 +161,18 @@ def assert_no_jail_processes(timeout=3.0, zombies=False):
         if time.monotonic() > deadline:
             raise AssertionError(f"jail processes outlived their jobs: {jail_processes(zombies)}")
         time.sleep(0.02)
+
+
+def run_python(code, timeout=60):
+    """Run `code` in a clean interpreter (numpy and PyGAD warm, like the zygote); its last stdout line, as JSON.
+
+    `probed()` there prepares and probes a jail: (the Jail, the probe's report).
+    """
+    prelude = (f"import sys, os, json, signal, socket, time\nsys.path.insert(0, {REPO!r})\n"
+               "from vilvik_sandbox import runner, jail, probe\nrunner.warm_up()\n"
+               "def probed():\n    confinement = jail.prepare()\n    return confinement, probe.probe(confinement)\n")
+    done = subprocess.run([sys.executable, "-I", "-c", prelude + textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, cwd="/",
+                          env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -5,30 +5,14 @@ Each scenario runs in a fresh `python -I` (like the zygote) so the test process 
 """
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 from vilvik_sandbox.jail import KEEPER_FAILED
 
-from .conftest import assert_no_jail_processes
+from .conftest import assert_no_jail_processes, run_python
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROOT = os.geteuid() == 0
-
-
-def run_python(code, timeout=60):
-    """Run `code` in a clean interpreter (numpy and PyGAD warm, like the zygote); its last stdout line, as JSON."""
-    prelude = (f"import sys, os, json, signal, socket, time\nsys.path.insert(0, {REPO!r})\n"
-               "from vilvik_sandbox import runner, jail, probe\nrunner.warm_up()\n"
-               "def probed():\n    confinement = jail.prepare()\n    return confinement, probe.probe(confinement)\n")
-    done = subprocess.run([sys.executable, "-I", "-c", prelude + textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, cwd="/",
-                          env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_probe_finds_every_layer():
