@@ -30,28 +30,23 @@ def get(conn, account_id, submission_id):
 
 
 # What represent.submission shows of a row (without its code), for the status read that
-# clients poll: fewer columns than SELECT *, each of which Python's sqlite3 reads with the
-# interpreter lock let go (a hand-over to another request thread under load).
-SHOWN_COLUMNS = ("id, name, type, status, created_at, started_at, finished_at, params, fitness_func_entry,"
-                 " parent_id, experiment_id, problem, problem_params, generations_completed, best_fitness,"
-                 " mean_fitness, progress_updated_at, cpu_seconds, wall_seconds, peak_memory_bytes, limits,"
-                 " credits_charged_micros, stop_reason, stop_criterion, error, sandbox, versions, logs, metadata,"
-                 " webhook_url, webhook_events")
-
-
-_SHOWN_NAMES = [name.strip() for name in SHOWN_COLUMNS.split(",")]
-_SHOWN_REALS = ("cpu_seconds", "wall_seconds")  # JSON text from SQLite keeps 15 digits of a REAL: read as columns
-_SHOWN_PACKED = [name for name in _SHOWN_NAMES if name not in _SHOWN_REALS]
+# clients poll. Python's sqlite3 lets the interpreter lock go around every column it reads
+# (a hand-over to another request thread under load), so the text and integer columns
+# come packed in one JSON array (exact for both) and only the two REAL ones as themselves
+# (SQLite's JSON keeps 15 digits of a REAL): three columns instead of thirty-one.
+_SHOWN_PACKED = ("id", "name", "type", "status", "created_at", "started_at", "finished_at", "params",
+                 "fitness_func_entry", "parent_id", "experiment_id", "problem", "problem_params",
+                 "generations_completed", "best_fitness", "mean_fitness", "progress_updated_at", "peak_memory_bytes",
+                 "limits", "credits_charged_micros", "stop_reason", "stop_criterion", "error", "sandbox", "versions",
+                 "logs", "metadata", "webhook_url", "webhook_events")
+_SHOWN_REALS = ("cpu_seconds", "wall_seconds")
+_GET_SHOWN = (f"SELECT json_array({', '.join(_SHOWN_PACKED)}), {', '.join(_SHOWN_REALS)}"
+              " FROM submissions WHERE id = ? AND account_id = ?")
 
 
 def get_shown(conn, account_id, submission_id):
-    """The columns of a submission that its representation shows (not its code) as a dict, or None.
-
-    The text and integer columns come packed in one JSON array (exact for both), the two
-    REAL columns as themselves: three columns to read instead of thirty-one.
-    """
-    row = conn.execute(f"SELECT json_array({', '.join(_SHOWN_PACKED)}), {', '.join(_SHOWN_REALS)}"
-                       " FROM submissions WHERE id = ? AND account_id = ?", (submission_id, account_id)).fetchone()
+    """The columns of a submission that its representation shows (not its code) as a dict, or None."""
+    row = conn.execute(_GET_SHOWN, (submission_id, account_id)).fetchone()
     if row is None:
         return None
     shown = dict(zip(_SHOWN_PACKED, json.loads(row[0])))
