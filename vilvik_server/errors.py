@@ -89,10 +89,7 @@ class ValidationFailed(VilvikError):
         """
         unknown = _unknown_field(fields)
         if message is None and unknown is not None:
-            message = f"unknown field {'.'.join(unknown)}"
-            suggestion = _suggest(schema, unknown)
-            if suggestion:
-                message += f" \N{EM DASH} did you mean {suggestion}?"
+            message = f"unknown field {'.'.join(unknown)}" + _suggest(schema, unknown)
         if message is None:
             message = _first_message(fields)
         param = ".".join(unknown) if unknown is not None else first_field(fields)
@@ -152,13 +149,18 @@ def _unknown_field(fields):
 
 
 def _suggest(schema, path):
-    """The known field closest to the unknown one at `path`, or None."""
+    """did_you_mean() for the unknown field at `path`, among the fields `schema` has there."""
     for name in path[:-1]:
         field = getattr(schema, "fields", {}).get(name)
         schema = getattr(field, "schema", None)
     known = [f.data_key or name for name, f in getattr(schema, "fields", {}).items() if not f.dump_only]
-    close = difflib.get_close_matches(path[-1], known, n=1, cutoff=0.75)
-    return close[0] if close else None
+    return did_you_mean(path[-1], known)
+
+
+def did_you_mean(name, known):
+    """The suffix ' — did you mean X?' naming the known name closest to a misspelt one; '' when none is close."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    return f" \N{EM DASH} did you mean {close[0]}?" if close else ""
 
 
 def _first_message(fields, prefix=""):

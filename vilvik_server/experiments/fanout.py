@@ -4,7 +4,6 @@ Every run is validated (the base alone, each grid value as its parameter, each c
 whole POST /submissions body) before anything is stored; then the experiment, its runs and
 the reservation of every run's maximum cost go in one transaction with batched inserts.
 """
-import difflib
 import itertools
 import json
 import math
@@ -149,10 +148,7 @@ def _check_grid_names(grid):
         if name == "random_seed":
             why = "is set for every run from seeds or repeats"
         else:
-            why = "is not a PyGAD parameter a grid can vary"
-            close = difflib.get_close_matches(name, sorted(GRID_PARAMS), n=1, cutoff=0.75)
-            if close:
-                why += f" \N{EM DASH} did you mean {close[0]}?"
+            why = "is not a PyGAD parameter a grid can vary" + errors.did_you_mean(name, GRID_PARAMS)
         raise errors.ValidationFailed.for_fields({"grid": {name: [why]}})
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
