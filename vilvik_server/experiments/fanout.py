@@ -19,7 +19,6 @@ from ..domain.ga_params import GAParamsSchema, effective_params
 from ..domain.inputs import SubmissionCreateSchema
 from ..domain.words import plural
 from ..store import experiments as experiment_store
-from ..store import submissions as submission_store
 
 GRID_PARAMS = tuple(name for name in GAParamsSchema._declared_fields if name != "random_seed")
 GA_PARAM_NAMES = frozenset(GAParamsSchema._declared_fields)
