@@ -6,10 +6,12 @@ Each scenario runs in a fresh `python -I` (like the zygote) so the test process 
 import json
 import os
 import textwrap
+import time
 
 from vilvik_sandbox.jail import KEEPER_FAILED
 from vilvik_sandbox.privileges import UID_BASE
 from vilvik_sandbox import jail
+from vilvik_sandbox.zygote import SPARE_DELAY
 from vilvik_server.engine import job
 
 from attacks.conftest import assert_no_jail_processes, run_python
@@ -130,5 +132,40 @@ def test_a_keeper_that_dies_before_its_report_is_still_reported_once_from_its_ex
         outcome = job.execute(zygote, "next", spec, {"cpu_seconds": 5, "memory_bytes": 256 << 20},
                               slot=slot(), wall_seconds=30, max_output_bytes=1 << 20)
         assert outcome.status == "succeeded", outcome
+    finally:
+        zygote.close()
+
+
+
+def test_once_its_slot_has_stayed_idle_a_spare_keeper_is_made_and_the_slots_next_job_runs_in_it():
+    zygote = Zygote()
+    zygote.start()
+    children = f"/proc/{zygote.process.pid}/task/{zygote.process.pid}/children"
+    try:
+        spec = {"params": {"num_generations": 1, "sol_per_pop": 4, "num_genes": 2, "num_parents_mating": 2},
+                "fitness_func": "def f(ga, sol, idx):\n    return 1.0\n", "entry": "f"}
+        keepers = []
+        spawn = zygote.spawn
+
+        def spawn_and_note(*args, **kwargs):
+            keepers.append(spawn(*args, **kwargs))
+            return keepers[-1]
+        zygote.spawn = spawn_and_note
+
+        def run(name):
+            outcome = job.execute(zygote, name, spec, {"cpu_seconds": 5, "memory_bytes": 256 << 20},
+                                  slot=slot(), wall_seconds=30, max_output_bytes=1 << 20)
+            assert outcome.status == "succeeded", outcome
+
+        run("first")
+        spares = set()
+        deadline = time.monotonic() + 10
+        while not spares and time.monotonic() < deadline:
+            time.sleep(SPARE_DELAY / 4)
+            with open(children) as listing:
+                spares = {int(pid) for pid in listing.read().split()} - set(keepers)
+        assert len(spares) == 1, "no spare keeper was made for the idle slot"
+        run("second")
+        assert keepers[-1] in spares, (keepers, spares)
     finally:
         zygote.close()
