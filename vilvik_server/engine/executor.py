@@ -160,6 +160,10 @@ class Executor:
     def _claim(self):
         if self._stopping.is_set() or not self.sandbox_usable:
             return None
+        # A seat freed at a job's end is offered to the queue at once, most often an empty one:
+        # a read says so without taking the write lock (in an accept's way) or a commit.
+        if not submission_store.any_queued(self.db.connection()):
+            return None
         with self.db.transaction() as conn:
             row = submission_store.claim_next(conn, self.settings["MAX_ACTIVE"], self.owner,
                                               leases.lease_until(self.settings["LEASE_SECONDS"]))
