@@ -167,7 +167,8 @@ class Zygote:
         if slot in self.spares:
             return
         try:
-            self.spares[slot] = jail.prepare_keeper(self.confinement, runner.run_job_from_channel, slot=slot)
+            self.spares[slot] = jail.prepare_keeper(self.confinement, runner.run_job_from_channel, slot=slot,
+                                                    warm_up=runner.warm_up)
         except OSError:
             pass  # the slot's next job is launched from scratch
 
