@@ -1,5 +1,7 @@
 """Numbered migrations, WAL, and refusing a database newer than the code."""
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -76,3 +78,96 @@ def test_release_keeps_an_idle_connection_and_closes_one_left_in_a_transaction(t
     with database.transaction() as writing:  # and the write lock was given back
         writing.execute("INSERT INTO t VALUES (2)")
     assert [tuple(row) for row in fresh.execute("SELECT x FROM t")] == [(2,)]
+
+
+def test_every_write_goes_through_one_connection_and_reads_inside_it_see_it(tmp_path):
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    database = db.Database(path)
+    reader = database.connection()
+    reader.execute("CREATE TABLE t (x INTEGER)")
+    writers = []
+
+    def write(value):
+        with database.transaction() as conn:
+            writers.append(conn)
+            conn.execute("INSERT INTO t VALUES (?)", (value,))
+            # Inside the transaction this thread's connection is the writer: it sees the row.
+            assert database.connection() is conn
+            assert database.connection().execute("SELECT count(*) FROM t WHERE x = ?", (value,)).fetchone()[0] == 1
+            with database.transaction() as nested:  # a nested transaction joins the outer one
+                assert nested is conn
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    write(99)
+    assert len(writers) == 5 and all(conn is writers[0] for conn in writers)
+    assert writers[0] is not reader and database.connection() is reader  # reads outside use the thread's own
+    assert reader.execute("SELECT count(*) FROM t").fetchone()[0] == 5
+
+
+def test_writers_of_many_threads_take_turns_and_lose_no_update(tmp_path):
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    database = db.Database(path)
+    database.connection().execute("CREATE TABLE counter (n INTEGER)")
+    database.connection().execute("INSERT INTO counter VALUES (0)")
+
+    def add_one_fifty_times():
+        for _ in range(50):
+            with database.transaction() as conn:  # read, then write what was read plus one
+                n = conn.execute("SELECT n FROM counter").fetchone()[0]
+                conn.execute("UPDATE counter SET n = ?", (n + 1,))
+
+    threads = [threading.Thread(target=add_one_fifty_times) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert database.connection().execute("SELECT n FROM counter").fetchone()[0] == 400
+
+
+def test_a_writer_waits_as_long_as_the_busy_timeout_then_fails_as_sqlite_would(tmp_path, monkeypatch):
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    database = db.Database(path)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with database.transaction():
+            holding.set()
+            done.wait(5)
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    holding.wait(5)
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        with database.transaction():
+            pass
+    assert 0.15 < time.monotonic() - started < 3
+    done.set()
+    holder.join()
+    with database.transaction() as conn:  # free again once the holder committed
+        conn.execute("INSERT INTO accounts (id, email, created_at) VALUES ('a', 'a@x', 'now')")
+
+
+def test_a_commit_that_fails_leaves_the_writer_clean_for_the_next_transaction(tmp_path):
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    database = db.Database(path)
+    database.connection().execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    database.connection().execute(
+        "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError):
+        with database.transaction() as conn:  # a deferred foreign key fails only at COMMIT
+            conn.execute("INSERT INTO child VALUES (7)")
+    with database.transaction() as conn:
+        assert not conn.execute("SELECT count(*) FROM child").fetchone()[0]
+        conn.execute("INSERT INTO parent VALUES (7)")
+        conn.execute("INSERT INTO child VALUES (7)")
+    assert database.connection().execute("SELECT count(*) FROM child").fetchone()[0] == 1

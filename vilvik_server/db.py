@@ -1,8 +1,9 @@
 """SQLite connections, transactions and numbered migrations.
 
-One connection per thread (kept in a thread-local), the file read through a memory
-map, WAL so readers never wait for the writer, a busy timeout so writers queue instead of failing, and every write in
-a short `BEGIN IMMEDIATE` transaction. Migrations are `migrations/NNNN_*.sql`,
+One connection per thread for reads (kept in a thread-local) and one for every write of
+the process (taken in turn under a lock), the file read through a memory map, WAL so
+readers never wait for the writer, a busy timeout so writers queue instead of failing, and
+every write in a short `BEGIN IMMEDIATE` transaction. Migrations are `migrations/NNNN_*.sql`,
 applied in order and recorded in `PRAGMA user_version`.
 """
 import contextlib
@@ -27,35 +28,67 @@ class Database:
     def __init__(self, path):
         self.path = path
         self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._writer = None
+
+    def _open(self):
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        return conn
 
     def connection(self):
-        """This thread's connection, opened on first use."""
-        conn = getattr(self._local, "conn", None)
+        """This thread's connection, opened on first use (the writer's while this thread writes)."""
+        local = self._local
+        writing = local.__dict__.get("writing")
+        if writing is not None:  # inside this thread's transaction: read what it wrote
+            return writing
+        conn = local.__dict__.get("conn")
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=BUSY_TIMEOUT_MS / 1000)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            self._local.conn = conn
+            conn = local.conn = self._open()
         return conn
 
     @contextlib.contextmanager
     def transaction(self):
-        """A write transaction that takes the write lock at once (BEGIN IMMEDIATE)."""
-        conn = self.connection()
-        if conn.in_transaction:  # nested: join the outer transaction
-            yield conn
+        """A write transaction that takes the write lock at once (BEGIN IMMEDIATE), on the writer.
+
+        Every write of this process goes through one connection, taken in turn under a lock:
+        its page cache stays valid from one write to the next (a connection drops it whenever
+        another one has written), and a thread waiting to write sleeps on the lock until it is
+        free rather than in SQLite's busy handler, which polls in sleeps of up to 100 ms. The
+        lock waits as long as the busy timeout and then fails as SQLite would. Other processes
+        (the command line, a worker) still queue on SQLite's own lock.
+        """
+        local = self._local
+        if local.__dict__.get("writing") is not None:  # nested: join the outer transaction
+            yield local.writing
             return
-        conn.execute("BEGIN IMMEDIATE")
+        if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn = self._writer
+            if conn is None:
+                conn = self._writer = self._open()
+            conn.execute("BEGIN IMMEDIATE")
+            local.writing = conn
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                local.writing = None
+            conn.execute("COMMIT")
+        finally:
+            if self._writer is not None and self._writer.in_transaction:
+                # A failed COMMIT or ROLLBACK: closing rolls back, so the next writer starts clean.
+                self._writer.close()
+                self._writer = None
+            self._write_lock.release()
 
     def release(self):
         """The end of one piece of work on a long-lived thread: keep this thread's connection for
