@@ -171,3 +171,22 @@ def test_a_commit_that_fails_leaves_the_writer_clean_for_the_next_transaction(tm
         conn.execute("INSERT INTO parent VALUES (7)")
         conn.execute("INSERT INTO child VALUES (7)")
     assert database.connection().execute("SELECT count(*) FROM child").fetchone()[0] == 1
+
+
+def test_a_stored_submission_is_returned_as_the_row_holds_it(tmp_path):
+    from vilvik_server.store import accounts
+    from vilvik_server.store import submissions
+
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    database = db.Database(path)
+    with database.transaction() as conn:
+        account_id = accounts.create(conn, "a@x")
+        returned = submissions.insert(
+            conn, account_id, name="n", type="custom", params={"num_generations": 3}, fitness_func="def f(a, b, c): 1",
+            fitness_func_entry="f", metadata={"k": "v"}, limits={"cpu_seconds": 5}, problem_params={"n": 1},
+            webhook_events=["*"], reserved_micros=7)
+    stored = database.connection().execute("SELECT * FROM submissions WHERE id = ?", (returned["id"],)).fetchone()
+    assert returned == {column: stored[column] for column in returned}
+    assert set(returned) >= {"id", "account_id", "status", "params", "parent_id", "created_at", "reserved_micros"}
+    assert returned["status"] == "queued" and returned["params"] == '{"num_generations": 3}'

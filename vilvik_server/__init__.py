@@ -29,7 +29,7 @@ def create_app(test_config=None, *, start_executor=False):
     from flask import Flask
 
     from . import api, capacity, config, db, errors, http, metrics, public_url, ratelimit, web
-    from .api import status_read
+    from .api import plain_accept, status_read
     from .engine import leases
     from .engine.executor import Executor
     from .webhooks.delivery import Deliverer
@@ -61,7 +61,8 @@ def create_app(test_config=None, *, start_executor=False):
     web.init_app(app)
     errors.init_app(app)
     metrics.init_app(app, settings)
-    status_read.init_app(app)  # last: it wraps the whole Flask app
+    plain_accept.init_app(app)  # these two last: they wrap the whole Flask app
+    status_read.init_app(app)
     if start_executor and runs_jobs(settings):
         executor.start()
     if start_executor and settings["WEBHOOK_DELIVERY"]:

@@ -61,7 +61,7 @@ def _check_json_body():
         too_deep = True
     else:
         # (a bare number or true/false is no container: walking it would raise)
-        too_deep = isinstance(body, (dict, list)) and _nested_deeper_than(body, MAX_JSON_DEPTH)
+        too_deep = isinstance(body, (dict, list)) and nested_deeper_than(body, MAX_JSON_DEPTH)
     if too_deep:
         raise errors.InvalidJson(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
     is_null = body is None and request.get_data(cache=True).strip() == b"null"
@@ -72,14 +72,21 @@ def _check_json_body():
                 else "a bare value")
         message = f"the body must be a JSON object, not {kind}"
         raise errors.ValidationFailed(message, details={"fields": {"_schema": [message]}})
+    if has_lone_surrogate(body):
+        raise errors.InvalidJson("the body holds a string that is not valid Unicode (a lone surrogate)")
+
+
+def has_lone_surrogate(body):
+    r"""Does a parsed body hold a lone surrogate? ("\ud800" escapes decode to one, which no UTF-8
+    store or compiler accepts.)"""
     try:
-        # "\ud800" escapes decode to lone surrogates, which no UTF-8 store or compiler accepts.
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise errors.InvalidJson("the body holds a string that is not valid Unicode (a lone surrogate)") from None
+        return True
+    return False
 
 
-def _nested_deeper_than(value, limit):
+def nested_deeper_than(value, limit):
     """Is a parsed JSON value nested deeper than `limit` arrays/objects? (Iterative: no recursion.)"""
     stack = [(value, 1)]
     while stack:

@@ -7,8 +7,8 @@ from flask.views import MethodView
 
 from .. import billing, errors, lifecycle, progress_stream, submitting
 from ..auth import require_scope
-from ..clock import parse_time, rfc3339
-from ..domain import represent, urls
+from ..clock import parse_time
+from ..domain import represent
 from ..domain.statuses import Status
 from ..http import public_url
 from ..idempotency import idempotent
@@ -37,11 +37,7 @@ class Submissions(MethodView):
         """Submit a job; answers 202 at once with its id and URLs to poll (or waits, with Prefer: wait=N)."""
         services = current_app.extensions["vilvik"]
         row, reserved = submitting.accept(services, g.account_id, data)
-        generated = None
-        if row["type"] == "quick":
-            generated = {"params": json.loads(row["params"]), "fitness_func": row["fitness_func"],
-                         "fitness_func_entry": row["fitness_func_entry"]}
-        return _accepted(services, row, reserved, generated=generated)
+        return _accepted(services, row, reserved, generated=True)
 
     @operation("list_submissions")
     @require_scope("submissions:read")
@@ -126,17 +122,13 @@ class SubmissionEvents(MethodView):
         return progress_stream.stream(current_app.extensions["vilvik"], g.account_id, submission_id)
 
 
-def _accepted(services, row, reserved, generated=None):
-    body = {"id": row["id"], "status": row["status"], "status_url": urls.status_url(public_url(), row["id"]),
-            "result_url": urls.result_url(public_url(), row["id"]), "created_at": rfc3339(row["created_at"]),
-            "credits_reserved": micros_to_credits(reserved), "credits_estimate": None}
+def _accepted(services, row, reserved, generated=False):
+    body = represent.accepted(row, reserved, public_url(), generated)
     if row["parent_id"]:
         parent = submission_store.get(services.db.connection(), row["account_id"], row["parent_id"])
         estimate = billing.estimate_micros(parent, json.loads(row["params"])["num_generations"],
                                            services.settings, reserved)
         body["credits_estimate"] = micros_to_credits(estimate)
-    if generated is not None:
-        body["generated"] = generated
     headers = {"Location": body["status_url"]}
     wait = _preferred_wait()
     # A wait holds a serving thread: past the server's or the account's share, answer 202 at once.

@@ -65,6 +65,21 @@ def submission(row, public_url, include_fitness_func=False):
     return body
 
 
+def accepted(row, reserved, public_url, generated=False):
+    """The 202 body of an accepted submission (or continuation): where to follow it, what it holds.
+
+    `generated`: a quick submission's body also shows the parameters and source its builder
+    wrote. A continuation's credits_estimate is filled in by its caller.
+    """
+    body = {"id": row["id"], "status": row["status"], "status_url": status_url(public_url, row["id"]),
+            "result_url": result_url(public_url, row["id"]), "created_at": rfc3339(row["created_at"]),
+            "credits_reserved": micros_to_credits(reserved), "credits_estimate": None}
+    if generated and row["type"] == "quick":
+        body["generated"] = {"params": json.loads(row["params"]), "fitness_func": row["fitness_func"],
+                             "fitness_func_entry": row["fitness_func_entry"]}
+    return body
+
+
 def result(row, public_url):
     """A result as the API shows it."""
     body = json.loads(row["body"])

@@ -12,16 +12,27 @@ MAX_ATTEMPTS = 2  # a run lost twice with its server is failed with worker_lost
 def insert(conn, account_id, *, name, type, params, fitness_func, fitness_func_entry, metadata, limits,
            parent_id=None, problem=None, problem_params=None, webhook_url=None, webhook_events=None,
            reserved_micros=0):
-    """Insert a queued submission; returns its row."""
-    return conn.execute(
-        "INSERT INTO submissions (id, account_id, name, type, status, params, fitness_func, fitness_func_entry,"
-        " metadata, limits, parent_id, problem, problem_params, webhook_url, webhook_events, created_at,"
-        " reserved_micros)"
-        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (new_id(), account_id, name, type, json.dumps(params), fitness_func, fitness_func_entry,
-         json.dumps(metadata), json.dumps(limits), parent_id, problem,
-         json.dumps(problem_params) if problem_params is not None else None, webhook_url,
-         json.dumps(webhook_events) if webhook_events is not None else None, now(), reserved_micros)).fetchone()
+    """Insert a queued submission; returns the columns it set, as the row holds them.
+
+    No `RETURNING *`: every value but the defaults is known here, and reading back the
+    row's 31 columns cost about 20 us per accept (and, served, a hand-over of the
+    interpreter lock per column).
+    """
+    row = {"id": new_id(), "account_id": account_id, "name": name, "type": type, "status": "queued",
+           "params": json.dumps(params), "fitness_func": fitness_func, "fitness_func_entry": fitness_func_entry,
+           "metadata": json.dumps(metadata), "limits": json.dumps(limits), "parent_id": parent_id,
+           "problem": problem, "problem_params": json.dumps(problem_params) if problem_params is not None else None,
+           "webhook_url": webhook_url,
+           "webhook_events": json.dumps(webhook_events) if webhook_events is not None else None,
+           "created_at": now(), "reserved_micros": reserved_micros}
+    conn.execute(_INSERT, [row[column] for column in _INSERTED])
+    return row
+
+
+_INSERTED = ("id", "account_id", "name", "type", "status", "params", "fitness_func", "fitness_func_entry", "metadata",
+             "limits", "parent_id", "problem", "problem_params", "webhook_url", "webhook_events", "created_at",
+             "reserved_micros")
+_INSERT = f"INSERT INTO submissions ({', '.join(_INSERTED)}) VALUES ({', '.join('?' * len(_INSERTED))})"
 
 
 def get(conn, account_id, submission_id):
