@@ -28,7 +28,6 @@ import time
 from .. import auth, http, ratelimit, submitting
 from ..domain import represent
 from ..domain.urls import PREFIX
-from ..store import keys as key_store
 from .schemas import SubmissionCreateSchema
 
 PATH = f"{PREFIX}/submissions"
@@ -77,7 +76,7 @@ class PlainAccepts:
         key_window = environ[ratelimit.COUNTED_KEY_WINDOW] = ratelimit.count_key(limits, token)
         if not key_window.allowed:
             return None
-        key = key_store.find_active(self.services.db.connection(), token)
+        key = self.services.keys.find_active(token)
         if key is None:
             return None
         account_window = environ[ratelimit.COUNTED_ACCOUNT_WINDOW] = ratelimit.count_account(limits, key["account_id"])
