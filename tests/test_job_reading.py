@@ -147,3 +147,15 @@ def test_a_workers_outcome_may_carry_invalid_report():
                "usage": {"cpu_seconds": 0.5, "wall_seconds": 1.0}}
     outcome = wire.check_outcome(message, PARAMS, {"cpu_seconds": 5, "wall_seconds": 10})
     assert outcome.error["code"] == "invalid_report" and outcome.error["message"] == "bad \ufffd line"
+
+
+@pytest.mark.parametrize("setup", ['"0.5"', "-1", "1e9", "true", "null"])
+def test_a_hello_whose_setup_cpu_is_not_a_sensible_number_is_the_servers_fault(setup):
+    hello = b'{"type":"hello","layers":["seccomp"],"setup_cpu_seconds":' + setup.encode() + b"}\n"
+    _, error, _ = _read([hello])
+    assert error["code"] == "internal_error", error
+
+
+def test_the_jails_setup_cpu_from_the_hello_is_kept_for_the_charge():
+    reading, error, _ = _read([b'{"type":"hello","layers":["seccomp"],"setup_cpu_seconds":0.012}\n'])
+    assert error is None and reading.setup_cpu_seconds == 0.012 and reading.layers == ["seccomp"]

@@ -6,10 +6,12 @@ Each scenario runs in a fresh `python -I` (like the zygote) so the test process 
 import json
 import os
 import textwrap
+import time
 
 from vilvik_sandbox.jail import KEEPER_FAILED
 from vilvik_sandbox.privileges import UID_BASE
 from vilvik_sandbox import jail
+from vilvik_sandbox.zygote import SPARE_DELAY
 from vilvik_server.engine import job
 
 from attacks.conftest import assert_no_jail_processes, run_python
@@ -81,7 +83,8 @@ def test_a_keeper_prepared_ahead_confines_its_payload_with_the_limits_it_is_give
                            "exit": os.waitstatus_to_exitcode(status)}}))
     """)
     hello, seen = [json.loads(line) for line in result["output"].splitlines()]
-    assert hello == {"type": "hello", "layers": [layer for layer in jail.LAYERS if layer in result["layers"]]}
+    assert hello["type"] == "hello" and hello["layers"] == [layer for layer in jail.LAYERS if layer in result["layers"]]
+    assert 0 < hello["setup_cpu_seconds"] < 1, hello
     assert seen["cpu"] == [7, 8] and seen["fds"] == [0, 1, 2, 3], seen
     if os.geteuid() == 0:
         assert seen["uid"] == UID_BASE + slot() and seen["pid"] == 1 and seen["cwd"] == "/tmp", seen
@@ -132,3 +135,70 @@ def test_a_keeper_that_dies_before_its_report_is_still_reported_once_from_its_ex
         assert outcome.status == "succeeded", outcome
     finally:
         zygote.close()
+
+
+
+def test_once_its_slot_has_stayed_idle_a_spare_keeper_is_made_and_the_slots_next_job_runs_in_it():
+    zygote = Zygote()
+    zygote.start()
+    children = f"/proc/{zygote.process.pid}/task/{zygote.process.pid}/children"
+    try:
+        spec = {"params": {"num_generations": 1, "sol_per_pop": 4, "num_genes": 2, "num_parents_mating": 2},
+                "fitness_func": "def f(ga, sol, idx):\n    return 1.0\n", "entry": "f"}
+        keepers = []
+        spawn = zygote.spawn
+
+        def spawn_and_note(*args, **kwargs):
+            keepers.append(spawn(*args, **kwargs))
+            return keepers[-1]
+        zygote.spawn = spawn_and_note
+
+        def run(name):
+            outcome = job.execute(zygote, name, spec, {"cpu_seconds": 5, "memory_bytes": 256 << 20},
+                                  slot=slot(), wall_seconds=30, max_output_bytes=1 << 20)
+            assert outcome.status == "succeeded", outcome
+
+        run("first")
+        spares = set()
+        deadline = time.monotonic() + 10
+        while not spares and time.monotonic() < deadline:
+            time.sleep(SPARE_DELAY / 4)
+            with open(children) as listing:
+                spares = {int(pid) for pid in listing.read().split()} - set(keepers)
+        assert len(spares) == 1, "no spare keeper was made for the idle slot"
+        run("second")
+        assert keepers[-1] in spares, (keepers, spares)
+    finally:
+        zygote.close()
+
+
+def test_a_prepared_payload_runs_its_warm_up_before_the_job_and_its_hello_says_what_that_cost():
+    # The warm-up's CPU is ours: the hello reports it so the server does not charge it to the job.
+    result = run_probed(f"""
+        def warm_up():
+            end = time.process_time() + 0.2
+            while time.process_time() < end:
+                pass
+            os.environ["WARMED"] = "yes"  # (the environment is scrubbed before; this is the payload's own)
+        def job(fd):
+            end = time.process_time() + 0.1
+            while time.process_time() < end:
+                pass
+            os.write(fd, json.dumps({{"warmed": os.environ.get("WARMED")}}).encode() + b"\\n")
+            return 0
+        pid, control = jail.prepare_keeper(confinement, job, slot={slot()}, warm_up=warm_up)
+        ours, theirs = socket.socketpair()
+        jail.start_keeper(control, limits={{"cpu_seconds": 7, "memory_bytes": 300 << 20}}, result_fd=theirs.fileno())
+        theirs.close()
+        output = b""
+        while chunk := ours.recv(65536):
+            output += chunk
+        report = control.recv(4096)
+        os.waitpid(pid, 0)
+        print(json.dumps({{"output": output.decode(), "report": report.decode()}}))
+    """)
+    hello, seen = [json.loads(line) for line in result["output"].splitlines()]
+    assert seen == {"warmed": "yes"}
+    end = json.loads(result["report"])
+    assert 0.2 <= hello["setup_cpu_seconds"] < 0.3 + 0.1, hello
+    assert end["cpu_seconds"] - hello["setup_cpu_seconds"] >= 0.1, (end, hello)

@@ -10,8 +10,9 @@ confines itself, in this order:
   rlimits -> uid/gid change (root) or capability drop (user namespace) -> PDEATHSIG
   again -> NO_NEW_PRIVS, not dumpable -> Landlock -> seccomp
 
-writes the trusted hello line (`{"type": "hello", "layers": [...]}`, the layers it
-really applied) on fd 3, and only then runs the job. The keeper waits for the payload
+writes the trusted hello line (`{"type": "hello", "layers": [...], "setup_cpu_seconds": s}`:
+the layers it really applied, and the CPU time it has used so far, which is ours, not the
+job's) on fd 3, and only then runs the job. The keeper waits for the payload
 and exits with its status: the exit code, or 128 + the signal that killed it. Given a
 report pipe (fd 4 in the keeper; the payload closes its copy before anything else), the
 keeper first writes that status and the job's resource usage there, once it has reaped
@@ -26,7 +27,8 @@ probed launches nothing.
 
 `prepare_keeper()` forks a keeper and its payload ahead of their job: the keeper enters its
 namespaces, builds its root and forks the payload, which goes as far as it can without the
-job and waits for `start_keeper()` to give it the job's limits and result channel; from
+job (and runs the given warm-up: a fork's first run of PyGAD costs it a copy of every page it
+writes to) and waits for `start_keeper()` to give it the job's limits and result channel; from
 there on both are what launch() makes. `prepare()` does the expensive parts once in the zygote (the filesystem plan, the
 compiled seccomp program, imports a job would otherwise do lazily) and returns the
 `Jail` the zygote keeps and passes to every launch. Nothing here logs: the server does.
@@ -113,13 +115,13 @@ def launch(state, job_main, *, slot, limits, result_fd, report_fd=None):
     os._exit(KEEPER_FAILED)
 
 
-def prepare_keeper(state, job_main, *, slot):
+def prepare_keeper(state, job_main, *, slot, warm_up=None):
     """Fork a keeper and its payload for the next job on `slot`, as far as they go without the job.
 
     Returns (pid, socket). The keeper enters its new namespaces and builds its root, then
     forks the payload, which takes the steps that do not depend on the job (PDEATHSIG, the
     checks of its pid namespace and root, its working directory and environment, building
-    its Landlock ruleset) and waits
+    its Landlock ruleset, then `warm_up()`, our own code: no job is there yet) and waits
     on the socket for start_keeper(): the job's limits and its result channel. Only then does
     it apply its first layer that depends on the job (the rlimits) and every one after it,
     in the same order as launch()'s payload. The keeper reports on the same socket as
@@ -136,7 +138,7 @@ def prepare_keeper(state, job_main, *, slot):
         _become_keeper(None, theirs.fileno())
         os.dup2(0, RESULT_FD)  # /dev/null holds fd 3 until the job's channel arrives: no pipe takes it
         address_space = _enter_jail(state, slot)
-        _keeper(job_main, state, slot, None, address_space, report=True)
+        _keeper(job_main, state, slot, None, address_space, report=True, warm_up=warm_up)
     except BaseException:  # noqa: B902 - a keeper must never return into the zygote
         pass
     os._exit(KEEPER_FAILED)
@@ -172,7 +174,7 @@ def _enter_jail(state, slot):
     return address_space
 
 
-def _keeper(job_main, state, slot, limits, address_space, report):
+def _keeper(job_main, state, slot, limits, address_space, report, warm_up=None):
     layers = frozenset(state.layers)
     # The payload watches this pipe to learn whether we died before it re-armed PDEATHSIG.
     alive_read, alive_write = os.pipe()
@@ -182,7 +184,7 @@ def _keeper(job_main, state, slot, limits, address_space, report):
             os.close(alive_write)
             if report and limits is not None:
                 os.close(REPORT_FD)  # (a payload prepared ahead closes it once it has its job)
-            _payload(job_main, state, layers, slot, limits, address_space, alive_read)
+            _payload(job_main, state, layers, slot, limits, address_space, alive_read, warm_up)
         finally:
             os._exit(KEEPER_FAILED)
     os.close(alive_read)
@@ -241,10 +243,13 @@ def _become_keeper(result_fd, report_fd):
     os.close(devnull)
 
 
-def _payload(job_main, state, layers, slot, limits, address_space, alive_read):
+def _payload(job_main, state, layers, slot, limits, address_space, alive_read, warm_up=None):
     try:
-        applied = _confine(state, layers, slot, limits, address_space, alive_read)
-        os.write(RESULT_FD, json.dumps({"type": "hello", "layers": applied}).encode() + b"\n")
+        applied = _confine(state, layers, slot, limits, address_space, alive_read, warm_up)
+        # The CPU time so far is the jail's and the warm-up's: the server does not charge it to the job.
+        setup = resource.getrusage(resource.RUSAGE_SELF)
+        os.write(RESULT_FD, json.dumps({"type": "hello", "layers": applied,
+                                        "setup_cpu_seconds": setup.ru_utime + setup.ru_stime}).encode() + b"\n")
     except BaseException as exc:  # noqa: B902 - fail closed: no hello, no user code
         # Still trusted (no user code has run): say why, for the operator. It is not a hello,
         # so the server fails the job as internal_error.
@@ -260,7 +265,7 @@ def _payload(job_main, state, layers, slot, limits, address_space, alive_read):
         os._exit(code if isinstance(code, int) and 0 <= code <= 255 else KEEPER_FAILED)
 
 
-def _confine(state, layers, slot, limits, address_space, alive_read):
+def _confine(state, layers, slot, limits, address_space, alive_read, warm_up=None):
     """Every layer probe() found working, in order, or an exception (and no job)."""
     privileges.set_parent_death_signal()
     applied = []
@@ -281,6 +286,8 @@ def _confine(state, layers, slot, limits, address_space, alive_read):
         read_only, writable = state.runtime
         ruleset = landlock.build(state.landlock_abi, read_only, writable, [workdir] if workdir else [])
     if limits is None:  # prepared ahead: the job arrives now, before the first layer that depends on it
+        if warm_up is not None:
+            warm_up()
         limits = _receive_job(state, slot)
     if "rlimits" in layers:
         privileges.one_malloc_arena()

@@ -11,11 +11,12 @@ A job's end is reported to the server as soon as its keeper says on its report p
 it has reaped the payload (with the job's status and usage), or else when the keeper is
 reaped; only once either way.
 
-Once a slot's job has ended, the zygote forks a spare keeper for that slot's next job
-(jail.prepare_keeper: its namespaces, its root and its payload made ahead, the payload
-waiting for its job before its first layer that depends on it), so a spawn on that slot
-only hands it the job's limits and result channel. A slot's first job, or one whose spare is
-gone, is launched from scratch.
+Once a slot's job has ended and the slot has stayed idle for SPARE_DELAY, the zygote forks a
+spare keeper for that slot's next job (jail.prepare_keeper: its namespaces, its root and its
+payload made ahead, the payload waiting for its job before its first layer that depends on
+it), so a spawn on that slot only hands it the job's limits and result channel. A slot's
+first job, one that follows its predecessor sooner than that, or one whose spare is gone, is
+launched from scratch.
 """
 import json
 import os
@@ -28,6 +29,10 @@ import time
 from . import channel, jail, probe, processes, runner
 
 KILL_GRACE = 0.5  # seconds between a job's SIGTERM and the SIGKILL of its group
+# Seconds between a job's end and the making of its slot's spare. Made at once, the spare's
+# forks, namespaces and root (several milliseconds of CPU) compete for the cores with the
+# server storing that job's outcome and answering its client, which is what the client waits for.
+SPARE_DELAY = 0.02
 
 
 def main(control_fd):
@@ -59,6 +64,7 @@ class Zygote:
         self.reported = set()  # keepers whose job's end the server has heard, not yet reaped
         self.slots = {}  # keeper pid -> its job's slot, until the job has ended
         self.spares = {}  # slot -> (pid, socket) of a keeper prepared for that slot's next job
+        self.spare_due = {}  # slot -> when its spare is made, if the slot is still idle then
         self.selector = None
 
     def serve(self):
@@ -67,7 +73,8 @@ class Zygote:
         selector.register(self.wake_read, selectors.EVENT_READ, "child")
         try:
             while True:
-                timeout = max(0.0, min(self.kill_at.values()) - time.monotonic()) if self.kill_at else None
+                due = [*self.kill_at.values(), *self.spare_due.values()]
+                timeout = max(0.0, min(due) - time.monotonic()) if due else None
                 for key, _ in selector.select(timeout):
                     if key.data == "control":
                         self.handle(*channel.recv_message(self.sock))
@@ -77,6 +84,7 @@ class Zygote:
                         self.read_report(key.data)
                 self.reap()
                 self.kill_overdue()
+                self.prepare_due_spares()
         except channel.ChannelClosed:
             pass
         finally:
@@ -144,11 +152,23 @@ class Zygote:
             return None
         return pid, sock.detach()
 
+    def spare_later(self, slot):
+        self.spare_due[slot] = time.monotonic() + SPARE_DELAY
+
+    def prepare_due_spares(self):
+        now = time.monotonic()
+        for slot, when in list(self.spare_due.items()):
+            if when <= now:
+                del self.spare_due[slot]
+                if slot not in self.slots.values():  # a job runs there again: its own end makes the spare
+                    self.prepare_spare(slot)
+
     def prepare_spare(self, slot):
         if slot in self.spares:
             return
         try:
-            self.spares[slot] = jail.prepare_keeper(self.confinement, runner.run_job_from_channel, slot=slot)
+            self.spares[slot] = jail.prepare_keeper(self.confinement, runner.run_job_from_channel, slot=slot,
+                                                    warm_up=runner.warm_up)
         except OSError:
             pass  # the slot's next job is launched from scratch
 
@@ -174,7 +194,7 @@ class Zygote:
             return  # no line (the keeper died first): its exit, when reaped, is the report
         self.reported.add(pid)
         self.send_exit(self.jobs[pid], exit_code, None, cpu, peak)
-        self.prepare_spare(self.slots.pop(pid))
+        self.spare_later(self.slots.pop(pid))
 
     def close_report(self, pid):
         fd = self.reports.pop(pid, None)
@@ -215,7 +235,7 @@ class Zygote:
             self.send_exit(job, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
                            os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
                            usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
-            self.prepare_spare(self.slots.pop(pid))
+            self.spare_later(self.slots.pop(pid))
 
     def forget_spare(self, pid):
         """A spare keeper that died unused (it is never a job): its slot's next job is launched from scratch."""

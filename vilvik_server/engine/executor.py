@@ -160,6 +160,10 @@ class Executor:
     def _claim(self):
         if self._stopping.is_set() or not self.sandbox_usable:
             return None
+        # A seat freed at a job's end is offered to the queue at once, most often an empty one:
+        # a read says so without taking the write lock (in an accept's way) or a commit.
+        if not submission_store.any_queued(self.db.connection()):
+            return None
         with self.db.transaction() as conn:
             row = submission_store.claim_next(conn, self.settings["MAX_ACTIVE"], self.owner,
                                               leases.lease_until(self.settings["LEASE_SECONDS"]))
@@ -257,8 +261,6 @@ class Executor:
                 submission_store.requeue(conn, submission_id, attempt=row["attempts"])
                 log.info("submission %s: re-queued (server stopping)", submission_id)
                 return
-            if outcome.sandbox is not None:
-                submission_store.record_sandbox(conn, submission_id, outcome.sandbox, self._versions(submission_id))
             generations = best = mean = None
             if outcome.result:
                 generations = outcome.result["generations_completed"]
@@ -267,16 +269,20 @@ class Executor:
                 mean = means[-1]  # the last progress line may have been throttled away
             elif outcome.progress:
                 generations, best = outcome.progress
+            reason, criterion = stop_reason.of_outcome(outcome.status, outcome.error, outcome.result,
+                                                       json.loads(row["params"]), outcome.usage, json.loads(row["limits"]))
+            versions = self._versions(submission_id) if outcome.sandbox is not None else None
             if not submission_store.finish(conn, submission_id, outcome.status, usage=outcome.usage,
                                            error=outcome.error, logs=outcome.logs, attempt=row["attempts"],
                                            generations_completed=generations, best_fitness=best,
-                                           mean_fitness=mean):
+                                           mean_fitness=mean, stop_reason=reason, stop_criterion=criterion,
+                                           sandbox=outcome.sandbox, versions=versions):
+                if outcome.sandbox is not None:  # the run still ran in this sandbox
+                    submission_store.record_sandbox(conn, submission_id, outcome.sandbox, versions)
                 return  # someone else ended it first (a cancel): that ending stands
-            submission_store.set_stop_reason(conn, submission_id, *stop_reason.of_outcome(
-                outcome.status, outcome.error, outcome.result, json.loads(row["params"]), outcome.usage,
-                json.loads(row["limits"])))
             charged = billing.settle(conn, row, cpu_seconds=outcome.usage.get("cpu_seconds", 0.0),
                                      error_code=outcome.error and outcome.error["code"], settings=self.settings)
+            saved = None
             if outcome.result is not None:
                 body = dict(outcome.result, usage=outcome.usage, credits_charged_micros=charged)
                 resume_state = body.pop("random_state", None)
@@ -284,8 +290,8 @@ class Executor:
                 body.pop("stop_criterion", None)  # the submission's stop_criterion names it
                 if row["problem"]:
                     body["interpretation"] = _interpretation(row, body)
-                result_store.insert(conn, row["account_id"], submission_id, body, resume_state)
-            webhook_events.record_submission_event(conn, self.settings, submission_id)
+                saved = (result_store.insert(conn, row["account_id"], submission_id, body, resume_state), body)
+            webhook_events.record_submission_event(conn, self.settings, submission_id, result=saved)
             experiment_tracking.run_ended(conn, self.settings, submission_id)
         log.info("submission %s: %s%s (cpu %.3fs)", submission_id, outcome.status,
                  f" {outcome.error['code']}" if outcome.error else "", outcome.usage.get("cpu_seconds") or 0)

@@ -113,7 +113,7 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
         kill_error = _timeout_error(wall_seconds)
     usage = {"wall_seconds": round(time.monotonic() - started, 3)}
     if exit_report.get("op") == "exited":
-        usage["cpu_seconds"] = round(float(exit_report["cpu_seconds"]), 3)
+        usage["cpu_seconds"] = round(max(0.0, float(exit_report["cpu_seconds"]) - reading.setup_cpu_seconds), 3)
         usage["peak_memory_bytes"] = int(exit_report["peak_memory_bytes"])
     outcome = _decide(reading, exit_report, kill_error, stop, limits)
     outcome.usage = usage
@@ -158,6 +158,7 @@ class _Reading:
         self.params = params
         self.on_progress = on_progress
         self.layers = None
+        self.setup_cpu_seconds = 0.0  # the jail's, before the job's code ran: not the job's to pay
         self.final = None  # a FinalReport
         self.progress = None
 
@@ -199,7 +200,7 @@ class _Reading:
             if message["type"] == "jail_failed":
                 log.error("the jail could not confine a run: %s", report.clean_text(str(message.get("error")))[:500])
             else:
-                self.layers = report.check_hello(message)
+                self.layers, self.setup_cpu_seconds = report.check_hello(message)
                 return
         except Exception:  # noqa: B902
             log.exception("a run's first line is not the jail's hello")

@@ -19,6 +19,7 @@ SPECIAL_FLOATS = ("Infinity", "-Infinity", "NaN")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # json joins valid pairs, so any left is alone
 MAX_TEXT = 64 * 1024
 MAX_OBJECTIVES = 64  # values of one multi-objective fitness
+MAX_SETUP_CPU_SECONDS = 60.0  # the jail's own CPU before a job's code runs is milliseconds; never this
 MAX_SAFE_INT = 2 ** 53  # beyond it an integer is not exactly a float (nor a JSON number every client reads)
 USER_ERROR_CODES = ("fitness_error", "invalid_fitness", "memory_limit", "sandbox_violation")
 LINE_BASE_BYTES = 1 << 20  # logs (64 Ki characters, escaped), a traceback, the generators' state, field names
@@ -63,9 +64,13 @@ def _bounded_int(text):
 
 
 def check_hello(message):
+    """The jail's hello: (the layers it applied, the CPU seconds it used before the job's code ran)."""
     if message.get("type") != "hello" or not _is_list_of(message.get("layers"), str, 32):
         raise MalformedReport("the job did not start through the jail")
-    return [clean_text(layer)[:64] for layer in message["layers"]]
+    setup = message.get("setup_cpu_seconds", 0.0)
+    if not isinstance(setup, (int, float)) or isinstance(setup, bool) or not 0 <= setup <= MAX_SETUP_CPU_SECONDS:
+        raise MalformedReport("the jail's hello has no sensible setup_cpu_seconds")
+    return [clean_text(layer)[:64] for layer in message["layers"]], float(setup)
 
 
 def check_progress(message, params):

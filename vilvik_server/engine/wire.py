@@ -85,7 +85,7 @@ def _check(message, params, limits):
     logs = report._text(message.get("logs") or "", "logs", report.MAX_TEXT)
     sandbox = message.get("sandbox")
     if sandbox is not None:
-        sandbox = report.check_hello({"type": "hello", "layers": sandbox})
+        sandbox, _ = report.check_hello({"type": "hello", "layers": sandbox})
     progress = message.get("progress")
     if progress is not None:
         if not isinstance(progress, list) or len(progress) != 2:

@@ -102,6 +102,12 @@ def queue_counts(conn):
     return counts
 
 
+def any_queued(conn):
+    """Whether any submission is queued: a read of the partial index submissions_queued_by_account,
+    much cheaper than claim_next's write transaction when there is nothing to claim."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM submissions WHERE status = 'queued')").fetchone()[0] == 1
+
+
 def claim_next(conn, max_active_per_account, owner=None, lease_until=None):
     """Move the next queued submission to running, owned by `owner` until `lease_until`; returns it, or None.
 
@@ -177,26 +183,25 @@ def record_sandbox(conn, submission_id, sandbox, versions):
 
 
 def finish(conn, submission_id, status, *, usage, error=None, logs=None, generations_completed=None,
-           best_fitness=None, mean_fitness=None, attempt=None):
+           best_fitness=None, mean_fitness=None, attempt=None, stop_reason=None, stop_criterion=None,
+           sandbox=None, versions=None):
     """Move a running submission (this `attempt` of it, if given) to a terminal status; False if it was not
-    running."""
+    running. The run's stop reason, and the sandbox and versions that ran it (when given), are
+    recorded in the same statement."""
     cursor = conn.execute(
         "UPDATE submissions SET status = ?, finished_at = ?, cpu_seconds = ?, wall_seconds = ?,"
         " peak_memory_bytes = ?, error = ?, logs = ?, owner = NULL, lease_until = NULL,"
         " generations_completed = coalesce(?, generations_completed), best_fitness = coalesce(?, best_fitness),"
-        " mean_fitness = coalesce(?, mean_fitness)"
+        " mean_fitness = coalesce(?, mean_fitness), stop_reason = ?, stop_criterion = ?,"
+        " sandbox = coalesce(?, sandbox), versions = coalesce(?, versions)"
         " WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)",
         (status, now(), usage.get("cpu_seconds"), usage.get("wall_seconds"), usage.get("peak_memory_bytes"),
          json.dumps(error) if error else None, logs, generations_completed,
          json.dumps(best_fitness) if best_fitness is not None else None,
-         json.dumps(mean_fitness) if mean_fitness is not None else None, submission_id, attempt, attempt))
+         json.dumps(mean_fitness) if mean_fitness is not None else None, stop_reason, stop_criterion,
+         json.dumps(sandbox) if sandbox is not None else None, json.dumps(versions) if sandbox is not None else None,
+         submission_id, attempt, attempt))
     return cursor.rowcount == 1
-
-
-def set_stop_reason(conn, submission_id, reason, criterion):
-    """Record why a run ended (domain/stop_reason.py), beside its terminal status."""
-    conn.execute("UPDATE submissions SET stop_reason = ?, stop_criterion = ? WHERE id = ?",
-                 (reason, criterion, submission_id))
 
 
 def requeue(conn, submission_id, attempt=None):

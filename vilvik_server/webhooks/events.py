@@ -29,8 +29,11 @@ RESULT_FIELDS = ("best_solution", "best_solution_fitness", "best_solution_idx", 
                  "generations_completed", "interpretation", "usage")
 
 
-def record_submission_event(conn, settings, submission_id):
+def record_submission_event(conn, settings, submission_id, result=None):
     """Record the event for a submission's current status (started or terminal) and queue its deliveries.
+
+    `result` is the (id, body) of the result just stored with that status, if the caller has it
+    (the executor): then it is not read back and parsed again.
 
     A fault here is logged and undone (to a savepoint), never raised: a webhook must not
     cost a run its stored result.
@@ -40,7 +43,7 @@ def record_submission_event(conn, settings, submission_id):
         row = submission_store.get_any(conn, submission_id)
         event_type = EVENT_FOR_STATUS.get(row["status"]) if row is not None else None
         if event_type is not None:
-            record(conn, row["account_id"], event_type, _submission_data(conn, settings, row), submission=row)
+            record(conn, row["account_id"], event_type, _submission_data(conn, settings, row, result), submission=row)
     except Exception:  # noqa: B902
         conn.execute("ROLLBACK TO webhook_event")
         log.exception("submission %s: could not record its webhook event", submission_id)
@@ -78,12 +81,14 @@ def record_ping(conn, account_id, endpoint_id):
     return delivery
 
 
-def _submission_data(conn, settings, row):
+def _submission_data(conn, settings, row, result=None):
     submission = submission_summary(row, settings["PUBLIC_URL"])
     data = {"submission": submission}
     if row["status"] in (Status.SUCCEEDED, Status.CANCELLED):
-        saved = result_store.get_by_submission(conn, row["id"])
-        data["result"] = result_summary(saved, settings["PUBLIC_URL"]) if saved is not None else None
+        if result is None:
+            saved = result_store.get_by_submission(conn, row["id"])
+            result = (saved["id"], json.loads(saved["body"])) if saved is not None else None
+        data["result"] = result_summary(*result, settings["PUBLIC_URL"]) if result is not None else None
         data["result_url"] = submission["result_url"]
     return data
 
@@ -96,11 +101,10 @@ def submission_summary(row, public_url):
     return body
 
 
-def result_summary(row, public_url):
+def result_summary(result_id, body, public_url):
     """A result's headline: the best solution and its fitness, usage and charge (not the history)."""
-    body = json.loads(row["body"])
-    summary = {"id": row["id"], "object": "result"}
+    summary = {"id": result_id, "object": "result"}
     summary.update({name: body[name] for name in RESULT_FIELDS if name in body})
     summary["credits_charged"] = micros_to_credits(body.get("credits_charged_micros"))
-    summary["url"] = result_by_id_url(public_url, row["id"])
+    summary["url"] = result_by_id_url(public_url, result_id)
     return summary
