@@ -103,7 +103,8 @@ def jsonable(value):
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return jsonable(value.tolist())
+        plain = _plain_array(value)
+        return plain if plain is not None else jsonable(value.tolist())
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INT:
         return float(value)  # the server takes integers up to 2**53 only (a float holds them exactly)
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
@@ -115,6 +116,22 @@ def jsonable(value):
             return "Infinity" if value > 0 else "-Infinity"
         return value
     raise TypeError(f"not JSON-safe: {type(value).__name__}")
+
+
+def _plain_array(value):
+    """A numeric numpy array as nested lists in one C call, when none of its values needs converting
+    (no NaN or infinity, no integer beyond 2**53); None otherwise. A 50 x 10 population element by
+    element costs a run about a millisecond."""
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind not in ("f", "i", "u", "b") or getattr(value, "ndim", 0) == 0:
+        return None
+    import numpy
+
+    if value.size and kind == "f" and not numpy.isfinite(value).all():
+        return None
+    if value.size and kind in ("i", "u") and (value.max() > MAX_SAFE_INT or value.min() < -MAX_SAFE_INT):
+        return None
+    return value.tolist()
 
 
 class LineWriter:

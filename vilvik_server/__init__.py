@@ -22,13 +22,14 @@ class Services:
     instance_lock: object = None  # held by a server that runs work (engine/leases.py)
     waits: object = None  # Prefer: wait requests held open (capacity.Fence)
     streams: object = None  # open progress event streams (capacity.Fence)
+    keys: object = None  # API keys looked up in the last second (key_cache.KeyCache)
 
 
 def create_app(test_config=None, *, start_executor=False):
     """Build the Flask app; `start_executor` also starts the zygote and the dispatcher."""
     from flask import Flask
 
-    from . import api, capacity, config, db, errors, http, metrics, public_url, ratelimit, web
+    from . import api, capacity, config, db, errors, http, key_cache, metrics, public_url, ratelimit, web
     from .api import plain_accept, status_read
     from .engine import leases
     from .engine.executor import Executor
@@ -53,7 +54,8 @@ def create_app(test_config=None, *, start_executor=False):
                                         instance_lock=lock,
                                         waits=capacity.Fence(settings["MAX_WAITS"], settings["MAX_WAITS_PER_ACCOUNT"]),
                                         streams=capacity.Fence(settings["MAX_EVENT_STREAMS"],
-                                                               settings["MAX_EVENT_STREAMS_PER_ACCOUNT"]))
+                                                               settings["MAX_EVENT_STREAMS_PER_ACCOUNT"]),
+                                        keys=key_cache.KeyCache(database))
     http.init_app(app)
     app.extensions["vilvik"].limiter = ratelimit.init_app(app, settings)
     http.init_body_checks(app)

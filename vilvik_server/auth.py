@@ -26,14 +26,14 @@ def authenticate():
     token = bearer_token(request.headers.get("Authorization", ""))
     if token is None:
         raise errors.Unauthenticated("send your API key as 'Authorization: Bearer <key>'")
-    db = current_app.extensions["vilvik"].db
-    key = key_store.find_active(db.connection(), token)
+    services = current_app.extensions["vilvik"]
+    key = services.keys.find_active(token)
     if key is None:
         raise errors.Unauthenticated("the API key is unknown or revoked")
     g.api_key = key
     g.account_id = key["account_id"]
     ratelimit.check_account(key["account_id"])
-    touch_last_used(db, key)
+    touch_last_used(services.db, key)
     return key
 
 
@@ -55,9 +55,12 @@ def require_scope(scope):
 
 
 def touch_last_used(db, key):
-    """Record that the key was used, at most once per LAST_USED_RESOLUTION."""
+    """Record that the key was used, at most once per LAST_USED_RESOLUTION.
+
+    `key` is the dict key_cache keeps: it is given the new time too, so the next requests
+    within the cache's second do not write it again."""
     last = key["last_used_at"]
     if last is None or time.time() - epoch(last) > LAST_USED_RESOLUTION:
         with db.transaction() as conn:
-            key_store.touch(conn, key["id"])
+            key["last_used_at"] = key_store.touch(conn, key["id"])
 

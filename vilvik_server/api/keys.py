@@ -55,4 +55,5 @@ class KeyById(MethodView):
         with current_app.extensions["vilvik"].db.transaction() as conn:
             if not key_store.revoke(conn, g.account_id, key_id):
                 raise errors.NotFound(f"no key {key_id}")
+        current_app.extensions["vilvik"].keys.forget(key_id)
         return "", 204

@@ -28,7 +28,6 @@ import time
 from .. import auth, http, ratelimit, submitting
 from ..domain import represent
 from ..domain.urls import PREFIX
-from ..store import keys as key_store
 from .schemas import SubmissionCreateSchema
 
 PATH = f"{PREFIX}/submissions"
@@ -54,19 +53,20 @@ class PlainAccepts:
         if (environ["REQUEST_METHOD"] != "POST" or environ.get("PATH_INFO") != PATH or not self.enabled
                 or environ.get("QUERY_STRING") or any(name in environ for name in _NOT_PLAIN)):
             return self.wsgi_app(environ, start_response)
+        started = time.monotonic()
         try:
-            answer = self._answer(environ)
+            accepted = self._accept(environ)
         except Exception:  # noqa: B902 - any refusal or failure before the accept's commit: Flask answers it
-            answer = None
-        if answer is None:
+            accepted = None
+        if accepted is None:
             return self.wsgi_app(environ, start_response)
-        headers, body = answer
+        # Accepted and committed: from here on this path answers (Flask would accept it again).
+        headers, body = self._answer(environ, started, *accepted)
         start_response("202 ACCEPTED", headers)
         return [body]
 
-    def _answer(self, environ):
-        """(headers, body) of the 202 answer, or None for Flask to answer."""
-        started = time.monotonic()
+    def _accept(self, environ):
+        """(row, reserved, key, both windows) once the accept has committed, or None for Flask to answer."""
         token = auth.bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
         length = environ.get("CONTENT_LENGTH", "")
         if token is None or not length.isdigit() or not 0 < int(length) <= self.max_body:
@@ -76,7 +76,7 @@ class PlainAccepts:
         key_window = environ[ratelimit.COUNTED_KEY_WINDOW] = ratelimit.count_key(limits, token)
         if not key_window.allowed:
             return None
-        key = key_store.find_active(self.services.db.connection(), token)
+        key = self.services.keys.find_active(token)
         if key is None:
             return None
         account_window = environ[ratelimit.COUNTED_ACCOUNT_WINDOW] = ratelimit.count_account(limits, key["account_id"])
@@ -89,7 +89,10 @@ class PlainAccepts:
         if data is None:
             return None
         row, reserved = submitting.accept(self.services, key["account_id"], self.schema.load(data))
-        # Accepted and committed: from here on this path answers.
+        return row, reserved, key, key_window, account_window
+
+    def _answer(self, environ, started, row, reserved, key, key_window, account_window):
+        """(headers, body) of the 202 answer."""
         body = represent.accepted(row, reserved, self.services.settings["PUBLIC_URL"], generated=True)
         payload = f"{self.dumps(body)}\n".encode()
         request_id = http.request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))

@@ -21,7 +21,6 @@ import time
 
 from .. import auth, http, ratelimit
 from ..domain import represent
-from ..store import keys as key_store
 from ..store import submissions as submission_store
 
 _PATH = re.compile(r"/api/v1/submissions/([A-Za-z0-9]{1,64})")
@@ -66,7 +65,7 @@ class StatusReads:
         if not key_window.allowed:
             return None
         conn = self.services.db.connection()
-        key = key_store.find_active(conn, token)
+        key = self.services.keys.find_active(token)
         if key is None:
             return None
         account_window = environ[ratelimit.COUNTED_ACCOUNT_WINDOW] = ratelimit.count_account(limits, key["account_id"])

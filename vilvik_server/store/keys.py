@@ -38,7 +38,10 @@ def find_active(conn, secret):
 
 
 def touch(conn, key_id):
-    conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now(), key_id))
+    """Set the key's last_used_at to now; returns that time."""
+    used_at = now()
+    conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (used_at, key_id))
+    return used_at
 
 
 def list_page(conn, account_id, cursor=None, limit=20):

@@ -77,6 +77,7 @@ def revoke_key(key_id):
     with current_app.extensions["vilvik"].db.transaction() as conn:
         if not key_store.revoke(conn, g.account_id, key_id):
             raise errors.NotFound(f"no key {key_id}")
+    current_app.extensions["vilvik"].keys.forget(key_id)
     flash(f"Key {key_id} is revoked: requests with it now fail with 401.")
     return redirect(url_for("web.keys"))
 
