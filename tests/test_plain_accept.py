@@ -94,7 +94,6 @@ def test_what_is_not_plain_goes_to_flask_and_is_answered_as_before(app):
     bad_params = json.dumps({**json.loads(OVERVIEW_BODY), "num_parents_mating": 9, "mutation_typo": 1})
     answers = {
         "idempotency key": post(client, owner, **{"Idempotency-Key": "k1"}),
-        "prefer": post(client, owner, **{"Prefer": "wait=0"}),
         "query string": client.post(PATH + "?x=1", data=OVERVIEW_BODY, headers=owner.headers,
                                     content_type="application/json"),
         "no key": client.post(PATH, data=OVERVIEW_BODY, content_type="application/json"),
@@ -114,7 +113,7 @@ def test_what_is_not_plain_goes_to_flask_and_is_answered_as_before(app):
         "quota": post(client, owner, OVERVIEW_BODY.replace('"sol_per_pop":4', '"sol_per_pop":100000')),
     }
     assert {name: response.status_code for name, response in answers.items()} == {
-        "idempotency key": 202, "prefer": 202, "query string": 202, "no key": 401, "unknown key": 401,
+        "idempotency key": 202, "query string": 202, "no key": 401, "unknown key": 401,
         "scope": 403, "text body": 415, "bad json": 400, "array": 422, "utf-16": 400, "lone surrogate": 400,
         "bad params": 422, "no fitness function": 422, "does not compile": 422, "credits": 402, "quota": 422}
     assert len(seen) == len(answers)  # each reached Flask once
@@ -131,7 +130,7 @@ def test_what_is_not_plain_goes_to_flask_and_is_answered_as_before(app):
         assert mine == alone, name
     assert "mutation_typo" in answers["bad params"].get_json()["error"]["details"]["fields"]
     # The accepted ones are stored once each; the refused ones left nothing behind.
-    accepted = [answers[name].get_json()["id"] for name in ("idempotency key", "prefer", "query string")]
+    accepted = [answers[name].get_json()["id"] for name in ("idempotency key", "query string")]
     assert submissions_of(app, owner) == accepted
     assert [row[2] for row in ledger(app, owner) if row[0] == "reserve"] == accepted
     assert submissions_of(app, poor) == [] and ledger(app, poor) == []
@@ -205,3 +204,45 @@ def test_with_metrics_on_every_accept_goes_through_flask_and_is_counted(tmp_path
     assert seen == [f"POST {PATH}"]
     scraped = app.test_client().get("/metrics").get_data(as_text=True)
     assert 'vilvik_http_requests_total{code="202",method="POST"}' in scraped
+
+
+@pytest.mark.parametrize("prefer, ends, waits", [
+    ("wait=5", True, 2),  # the run ends while the request waits: 200 with the whole submission
+    ("wait=1", False, 2),  # it does not: 202, the wait applied
+    ("respond-async", False, 2),  # no wait asked: 202 at once
+    ("wait=5", True, 0),  # no wait left for this account: 202 at once, no wait applied
+], ids=["ended", "ran out", "no wait", "no seat"])
+def test_prefer_wait_is_answered_beneath_flask_as_flask_answers_it(tmp_path, monkeypatch, prefer, ends, waits):
+    from vilvik_server.engine import job
+
+    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "MAX_CPU_SECONDS": 1, "SANDBOX_ALLOW_DEGRADED": True,
+                      "MAX_WAITS_PER_ACCOUNT": waits})
+    executor = app.extensions["vilvik"].executor
+    if ends:
+        def wait_terminal(submission_id, timeout):  # the run is claimed and ends while the request waits
+            row = executor._claim()
+            assert row["id"] == submission_id
+            executor._store(row, job.Outcome("failed", {"code": "fitness_error", "message": "boom"},
+                                             usage={"cpu_seconds": 0.01, "wall_seconds": 0.02}))
+            return True
+        monkeypatch.setattr(executor, "wait_terminal", wait_terminal)
+    owner = Account(app, "owner@example.com")
+    seen = flask_seen(app)
+    beneath = post(app.test_client(), owner, Prefer=prefer)
+    assert seen == []
+    flask = post(through_flask(app), owner, Prefer=prefer)
+    assert seen == [f"POST {PATH}"]
+    expected = 200 if ends and waits else 202
+    assert beneath.status_code == flask.status_code == expected
+    assert sorted(beneath.headers.keys()) == sorted(flask.headers.keys())
+    assert beneath.headers.get("Preference-Applied") == flask.headers.get("Preference-Applied") == (
+        prefer if waits and prefer.startswith("wait") else None)
+    for name, value in flask.headers.items():
+        if name not in VARIABLE_HEADERS:
+            assert beneath.headers[name] == value, name
+    mine, theirs = beneath.get_json(), flask.get_json()
+    variable = VARIABLE_FIELDS | {"started_at", "finished_at", "usage"}
+    assert {k: v for k, v in mine.items() if k not in variable} == {k: v for k, v in theirs.items() if k not in variable}
+    assert beneath.headers["Location"] == mine["status_url"]
+    assert mine["status"] == ("failed" if expected == 200 else "queued")

@@ -9,8 +9,8 @@ size, type and JSON checks, SubmissionCreateSchema, submitting.accept, represent
 the same headers and the same request log line.
 
 It answers only the plain case: a POST of a JSON object to exactly this path, with a
-Content-Length within MAX_BODY_BYTES and no Transfer-Encoding, without `Idempotency-Key`
-or `Prefer`, from a known key that carries `submissions:write`, with room in both
+Content-Length within MAX_BODY_BYTES and no Transfer-Encoding, without `Idempotency-Key`,
+from a known key that carries `submissions:write`, with room in both
 windows, that the schema loads and the accept takes. Anything else (any refusal: a
 validation error, a quota, the credits, a full queue, a database error; or any header
 this path does not read) goes to the Flask app, which answers it as it answers every
@@ -18,7 +18,8 @@ request. A refused accept has stored nothing (submitting.accept commits last, an
 wakes the executor after), so Flask's second try is the same request. A window this path
 has already counted is handed on in the WSGI environ (ratelimit.COUNTED_*), so no request
 is counted twice; the body read is handed on too. With METRICS_ENABLED every request goes
-through Flask, whose hook counts it.
+through Flask, whose hook counts it. `Prefer: wait=N` is honoured as the Flask view honours it
+(api/waiting.py): a 200 with the whole submission when the run ended in time, else the 202.
 """
 import io
 import json
@@ -28,12 +29,14 @@ import time
 from .. import auth, http, ratelimit, submitting
 from ..domain import represent
 from ..domain.urls import PREFIX
+from ..store.submissions import TERMINAL
+from . import waiting
 from .schemas import SubmissionCreateSchema
 
 PATH = f"{PREFIX}/submissions"
 SCOPE = "submissions:write"
 # Request headers the Flask view reads that this path does not: their requests go to Flask.
-_NOT_PLAIN = ("HTTP_IDEMPOTENCY_KEY", "HTTP_PREFER", "HTTP_TRANSFER_ENCODING")
+_NOT_PLAIN = ("HTTP_IDEMPOTENCY_KEY", "HTTP_TRANSFER_ENCODING")
 
 
 class PlainAccepts:
@@ -61,8 +64,8 @@ class PlainAccepts:
         if accepted is None:
             return self.wsgi_app(environ, start_response)
         # Accepted and committed: from here on this path answers (Flask would accept it again).
-        headers, body = self._answer(environ, started, *accepted)
-        start_response("202 ACCEPTED", headers)
+        status, headers, body = self._answer(environ, started, *accepted)
+        start_response(status, headers)
         return [body]
 
     def _accept(self, environ):
@@ -92,16 +95,27 @@ class PlainAccepts:
         return row, reserved, key, key_window, account_window
 
     def _answer(self, environ, started, row, reserved, key, key_window, account_window):
-        """(headers, body) of the 202 answer."""
-        body = represent.accepted(row, reserved, self.services.settings["PUBLIC_URL"], generated=True)
+        """(status line, headers, body) of the answer: the 202, or with `Prefer: wait` the 200 of a run that ended."""
+        public_url = self.services.settings["PUBLIC_URL"]
+        body = represent.accepted(row, reserved, public_url, generated=True)
+        location = body["status_url"]
+        wait = waiting.preferred_wait(environ.get("HTTP_PREFER"))
+        waited, final = waiting.wait_for_end(self.services, row, wait)
+        status, code = "202 ACCEPTED", 202
+        if final is not None and final["status"] in TERMINAL:
+            body, status, code = represent.submission(final, public_url), "200 OK", 200
+        elif final is not None:
+            body["status"] = final["status"]  # running by now, perhaps
         payload = f"{self.dumps(body)}\n".encode()
         request_id = http.request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
         window = ratelimit.closer_to_refusing(key_window, account_window)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-                   ("Location", body["status_url"]), *window.headers().items(), ("X-Request-Id", request_id)]
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))), ("Location", location)]
+        if waited:
+            headers.append(("Preference-Applied", f"wait={wait}"))
+        headers += [*window.headers().items(), ("X-Request-Id", request_id)]
         if http.log.isEnabledFor(logging.INFO):
-            http.log_request("POST", PATH, 202, (time.monotonic() - started) * 1000, request_id, key["prefix"])
-        return headers, payload
+            http.log_request("POST", PATH, code, (time.monotonic() - started) * 1000, request_id, key["prefix"])
+        return status, headers, payload
 
     def _plain_body(self, environ, length):
         """The body as a JSON object, when http._check_json_body would let it through; else None.

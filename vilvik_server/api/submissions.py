@@ -1,6 +1,5 @@
 """/submissions: create, list, fetch, cancel, continue and delete jobs, and follow their progress."""
 import json
-import re
 
 from flask import current_app, g, jsonify, request
 from flask.views import MethodView
@@ -14,14 +13,12 @@ from ..http import public_url
 from ..idempotency import idempotent
 from ..money import micros_to_credits
 from ..store import submissions as submission_store
-from . import responses
+from . import responses, waiting
 from .openapi import Blueprint, operation
 from .schemas import (CONTINUE_EXAMPLE, SUBMISSION_EXAMPLE, AcceptedSchema, ContinueSchema, SubmissionCreateSchema,
                       SubmissionGetQuerySchema, SubmissionListQuerySchema, SubmissionSchema, list_schema)
 
 blp = Blueprint("submissions", __name__, description="Submit PyGAD jobs and follow them.")
-MAX_WAIT_SECONDS = 60
-_PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)")
 
 
 @blp.route("/submissions")
@@ -130,14 +127,10 @@ def _accepted(services, row, reserved, generated=False):
                                            services.settings, reserved)
         body["credits_estimate"] = micros_to_credits(estimate)
     headers = {"Location": body["status_url"]}
-    wait = _preferred_wait()
-    # A wait holds a serving thread: past the server's or the account's share, answer 202 at once.
-    ticket, _full = services.waits.take(row["account_id"]) if wait is not None else (None, None)
-    if ticket is not None:
+    wait = waiting.preferred_wait(request.headers.get("Prefer"))
+    waited, final = waiting.wait_for_end(services, row, wait)
+    if waited:
         headers["Preference-Applied"] = f"wait={wait}"
-        with ticket:
-            services.executor.wait_terminal(row["id"], wait)
-        final = submission_store.get(services.db.connection(), row["account_id"], row["id"])
         if final is not None and final["status"] in submission_store.TERMINAL:
             # A Response passes flask-smorest's 202 schema untouched.
             response = jsonify(represent.submission(final, public_url()))
@@ -146,11 +139,3 @@ def _accepted(services, row, reserved, generated=False):
         if final is not None:
             body["status"] = final["status"]  # running by now, perhaps
     return body, 202, headers
-
-
-def _preferred_wait():
-    match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
-    if match is None:
-        return None
-    digits = match.group(1).lstrip("0") or "0"
-    return MAX_WAIT_SECONDS if len(digits) > 3 else min(int(digits), MAX_WAIT_SECONDS)
