@@ -81,9 +81,23 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     deadline = started + wall_seconds
     # A socket pair, not a pipe: the job writes its report, and we can ask it to stop.
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def send_spec():
+        # While the zygote starts the job: the spec waits in the socket until the payload,
+        # confined, reads it. Our end of its socket is closed first, so a job that never
+        # starts (the zygote closes its copy) makes this fail at once instead of blocking.
+        theirs.close()
+        try:
+            ours.settimeout(SPEC_SEND_TIMEOUT)
+            channel.send_spec(ours, spec)
+        except OSError:
+            pass  # the job died before reading it: its exit report says how
+        finally:
+            ours.setblocking(True)
+
     try:
         try:
-            zygote.spawn(job_id, limits, slot, theirs.fileno())
+            zygote.spawn(job_id, limits, slot, theirs.fileno(), meanwhile=send_spec)
         finally:
             theirs.close()
     except ZygoteUnavailable as exc:
@@ -92,13 +106,6 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     reading = _Reading(spec["params"], on_progress)
     kill_error = None
     try:
-        try:
-            ours.settimeout(SPEC_SEND_TIMEOUT)
-            channel.send_spec(ours, spec)
-        except OSError:
-            pass  # the job died before reading it: its exit report says how
-        finally:
-            ours.setblocking(True)
         max_line = report.max_line_bytes(spec["params"], max_output_bytes)
         _read_until_closed(ours, reading, deadline, max_line, max_output_bytes, stop, stop_poll, wall_seconds)
     except _Killed as killed:

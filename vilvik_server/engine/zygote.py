@@ -82,13 +82,18 @@ class Zygote:
     def alive(self):
         return self.process is not None and self.process.poll() is None and self.sock is not None
 
-    def spawn(self, job_id, limits, slot, output_fd, timeout=30):
-        """Start one job on `output_fd` (it then waits there for its spec); returns the keeper's pid."""
+    def spawn(self, job_id, limits, slot, output_fd, timeout=30, meanwhile=None):
+        """Start one job on `output_fd` (it then waits there for its spec); returns the keeper's pid.
+
+        `meanwhile()`, if given, runs once the request is on its way and before its answer is
+        awaited: the server sends the spec then, so it is there when the payload is confined."""
         pending = _Pending()
         with self._lock:
             self._spawns[job_id] = pending
             self._exits[job_id] = _Pending()
         self._send({"op": "spawn", "job": job_id, "limits": limits, "slot": slot}, fds=[output_fd])
+        if meanwhile is not None:
+            meanwhile()
         if not pending.event.wait(timeout) or pending.message.get("op") != "spawned":
             self.forget(job_id)
             reason = pending.message.get("error") if pending.message else "no answer"
