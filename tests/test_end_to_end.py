@@ -151,6 +151,15 @@ def test_what_the_run_prints_is_kept_as_its_logs(api_user):
     assert "hello from the fitness module" in submission["logs"]
 
 
+def test_numpys_global_generator_draws_new_numbers_in_every_run_unless_the_code_seeds_it(api_user):
+    # Every run is a fork of one process that imported numpy: its global generator must not be shared.
+    draws = "print(repr(float(numpy.random.random())))\ndef fitness_func(ga, sol, idx):\n    return 1.0\n"
+    unseeded = [api_user.run("import numpy\n" + draws)["logs"] for _ in range(3)]
+    assert len(set(unseeded)) == 3, unseeded
+    seeded = [api_user.run("import numpy\nnumpy.random.seed(5)\n" + draws)["logs"] for _ in range(2)]
+    assert seeded[0] == seeded[1], seeded
+
+
 def test_health_reports_the_queue_and_the_sandbox(live_server):
     health = requests.get(live_server.api + "/health", timeout=10).json()
     assert health["status"] == "ok"

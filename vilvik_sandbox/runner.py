@@ -72,6 +72,7 @@ def run_job(spec, fd):
     out = channel.LineWriter(fd)
     logs = _TailBuffer(LOG_TAIL_BYTES)
     sys.stdout = sys.stderr = logs
+    _reseed_numpys_global_generator()
     _switch_off_networking()
     try:
         result = _run(spec, out, logs, _StopRequest(fd))
@@ -130,6 +131,18 @@ class _RefusingSocket(socket.socket):  # a class still, so isinstance(x, socket.
 _REFUSALS = {name: _refusing(name) for name in (
     "create_connection", "create_server", "getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
     "getnameinfo", "socketpair", "fromfd")}
+
+
+def _reseed_numpys_global_generator():
+    """Give `numpy.random`'s global generator fresh entropy, as a new process would have.
+
+    Every job is a fork of the zygote, which imported numpy once: without this, a fitness
+    function calling numpy.random.random() unseeded would draw the same numbers in every job,
+    anyone's. (Python's `random` reseeds itself in every fork; a run's own PyGAD generators
+    come from its random_seed, or from fresh entropy without one.)"""
+    import numpy
+
+    numpy.random.seed()
 
 
 def _switch_off_networking():
