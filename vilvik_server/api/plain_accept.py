@@ -23,14 +23,13 @@ through Flask, whose hook counts it. `Prefer: wait=N` is honoured as the Flask v
 """
 import io
 import json
-import logging
 import time
 
-from .. import auth, http, ratelimit, submitting
+from .. import http, submitting
 from ..domain import represent
 from ..domain.urls import PREFIX
 from ..store.submissions import TERMINAL
-from . import waiting
+from . import beneath_flask, waiting
 from .schemas import SubmissionCreateSchema
 
 PATH = f"{PREFIX}/submissions"
@@ -45,11 +44,7 @@ class PlainAccepts:
         self.services = flask_app.extensions["vilvik"]
         self.max_body = flask_app.config["MAX_CONTENT_LENGTH"]
         self.schema = SubmissionCreateSchema()
-        provider = flask_app.json
-        # As the provider's response() dumps a body: indented in debug mode, else compact.
-        pretty = (provider.compact is None and flask_app.debug) or provider.compact is False
-        dump_args = {"indent": 2} if pretty else {"separators": (",", ":")}
-        self.dumps = lambda body: provider.dumps(body, **dump_args)
+        self.dumps = beneath_flask.json_dumps(flask_app)
         self.enabled = not self.services.settings["METRICS_ENABLED"]
 
     def __call__(self, environ, start_response):
@@ -69,32 +64,20 @@ class PlainAccepts:
         return [body]
 
     def _accept(self, environ):
-        """(row, reserved, key, both windows) once the accept has committed, or None for Flask to answer."""
-        token = auth.bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        """(row, reserved, what beneath_flask.admit gave) once the accept has committed, or None for Flask to answer."""
         length = environ.get("CONTENT_LENGTH", "")
-        if token is None or not length.isdigit() or not 0 < int(length) <= self.max_body:
+        if not length.isdigit() or not 0 < int(length) <= self.max_body:
             return None
-        # The steps of ratelimit._check_key, auth.authenticate and auth.require_scope, in their order.
-        limits = self.services.limiter
-        key_window = environ[ratelimit.COUNTED_KEY_WINDOW] = ratelimit.count_key(limits, token)
-        if not key_window.allowed:
-            return None
-        key = self.services.keys.find_active(token)
-        if key is None:
-            return None
-        account_window = environ[ratelimit.COUNTED_ACCOUNT_WINDOW] = ratelimit.count_account(limits, key["account_id"])
-        if not account_window.allowed:
-            return None
-        auth.touch_last_used(self.services.db, key)
-        if SCOPE not in key["scopes"].split():
+        admitted = beneath_flask.admit(self.services, environ, SCOPE)
+        if admitted is None:
             return None
         data = self._plain_body(environ, int(length))
         if data is None:
             return None
-        row, reserved = submitting.accept(self.services, key["account_id"], self.schema.load(data))
-        return row, reserved, key, key_window, account_window
+        row, reserved = submitting.accept(self.services, admitted[0]["account_id"], self.schema.load(data))
+        return row, reserved, admitted
 
-    def _answer(self, environ, started, row, reserved, key, key_window, account_window):
+    def _answer(self, environ, started, row, reserved, admitted):
         """(status line, headers, body) of the answer: the 202, or with `Prefer: wait` the 200 of a run that ended."""
         public_url = self.services.settings["PUBLIC_URL"]
         body = represent.accepted(row, reserved, public_url, generated=True)
@@ -107,15 +90,8 @@ class PlainAccepts:
         elif final is not None:
             body["status"] = final["status"]  # running by now, perhaps
         payload = f"{self.dumps(body)}\n".encode()
-        request_id = http.request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-        window = ratelimit.closer_to_refusing(key_window, account_window)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))), ("Location", location)]
-        if waited:
-            headers.append(("Preference-Applied", f"wait={wait}"))
-        headers += [*window.headers().items(), ("X-Request-Id", request_id)]
-        if http.log.isEnabledFor(logging.INFO):
-            http.log_request("POST", PATH, code, (time.monotonic() - started) * 1000, request_id, key["prefix"])
-        return status, headers, payload
+        headers = [("Location", location)] + ([("Preference-Applied", f"wait={wait}")] if waited else [])
+        return status, beneath_flask.answer(environ, "POST", PATH, code, started, admitted, payload, headers), payload
 
     def _plain_body(self, environ, length):
         """The body as a JSON object, when http._check_json_body would let it through; else None.

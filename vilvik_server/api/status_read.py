@@ -15,13 +15,12 @@ answers it as it answers every request. A window this path has already counted i
 handed on in the WSGI environ (ratelimit.COUNTED_*), so no request is counted twice.
 With METRICS_ENABLED every request goes through Flask, whose hook counts it.
 """
-import logging
 import re
 import time
 
-from .. import auth, http, ratelimit
 from ..domain import represent
 from ..store import submissions as submission_store
+from . import beneath_flask
 
 _PATH = re.compile(r"/api/v1/submissions/([A-Za-z0-9]{1,64})")
 SCOPE = "submissions:read"
@@ -31,11 +30,7 @@ class StatusReads:
     def __init__(self, flask_app):
         self.wsgi_app = flask_app.wsgi_app  # the Flask app beneath: every other request, and every refusal
         self.services = flask_app.extensions["vilvik"]
-        provider = flask_app.json
-        # As the provider's response() dumps a body: indented in debug mode, else compact.
-        pretty = (provider.compact is None and flask_app.debug) or provider.compact is False
-        dump_args = {"indent": 2} if pretty else {"separators": (",", ":")}
-        self.dumps = lambda body: provider.dumps(body, **dump_args)
+        self.dumps = beneath_flask.json_dumps(flask_app)
         self.enabled = not self.services.settings["METRICS_ENABLED"]
 
     def __call__(self, environ, start_response):
@@ -56,38 +51,14 @@ class StatusReads:
     def _answer(self, environ, submission_id):
         """(headers, body) of the 200 answer, or None for Flask to answer."""
         started = time.monotonic()
-        token = auth.bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
-        if token is None:
+        admitted = beneath_flask.admit(self.services, environ, SCOPE)
+        if admitted is None:
             return None
-        # The steps of ratelimit._check_key, auth.authenticate and auth.require_scope, in their order.
-        limits = self.services.limiter
-        key_window = environ[ratelimit.COUNTED_KEY_WINDOW] = ratelimit.count_key(limits, token)
-        if not key_window.allowed:
-            return None
-        conn = self.services.db.connection()
-        key = self.services.keys.find_active(token)
-        if key is None:
-            return None
-        account_window = environ[ratelimit.COUNTED_ACCOUNT_WINDOW] = ratelimit.count_account(limits, key["account_id"])
-        if not account_window.allowed:
-            return None
-        auth.touch_last_used(self.services.db, key)
-        if SCOPE not in key["scopes"].split():
-            return None
-        row = submission_store.get_shown(conn, key["account_id"], submission_id)
+        row = submission_store.get_shown(self.services.db.connection(), admitted[0]["account_id"], submission_id)
         if row is None:
             return None
-        body = represent.submission(row, self.services.settings["PUBLIC_URL"])
-        data = f"{self.dumps(body)}\n".encode()
-        request_id = http.request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-        window = ratelimit.closer_to_refusing(key_window, account_window)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                   ("X-Request-Id", request_id), *window.headers().items()]
-        if http.log.isEnabledFor(logging.INFO):
-            http.log_request("GET", environ["PATH_INFO"], 200, (time.monotonic() - started) * 1000, request_id,
-                             key["prefix"])
-        return headers, data
-
+        data = f"{self.dumps(represent.submission(row, self.services.settings['PUBLIC_URL']))}\n".encode()
+        return beneath_flask.answer(environ, "GET", environ["PATH_INFO"], 200, started, admitted, data), data
 
 def init_app(app):
     app.wsgi_app = StatusReads(app)
