@@ -8,6 +8,13 @@ import pytest
 from vilvik_server import db
 
 
+def migrated_database(tmp_path):
+    """A Database on a new, migrated file in `tmp_path`."""
+    path = str(tmp_path / "v.sqlite3")
+    db.migrate(path)
+    return db.Database(path)
+
+
 def test_it_migrates_a_new_database_to_the_latest_version(tmp_path):
     path = str(tmp_path / "v.sqlite3")
     assert db.migrate(path) == len(db.migrations())
@@ -34,9 +41,7 @@ def test_it_refuses_a_database_newer_than_the_code(tmp_path):
 
 
 def test_connections_enforce_foreign_keys_and_wait_when_busy(tmp_path):
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    conn = db.Database(path).connection()
+    conn = migrated_database(tmp_path).connection()
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
 
@@ -44,15 +49,11 @@ def test_connections_enforce_foreign_keys_and_wait_when_busy(tmp_path):
 def test_connections_read_the_database_file_through_a_memory_map(tmp_path):
     # Each thread's connection drops its page cache whenever another one wrote; a mapped file
     # is read again without a system call per page.
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    assert db.Database(path).connection().execute("PRAGMA mmap_size").fetchone()[0] == db.MMAP_BYTES > 0
+    assert migrated_database(tmp_path).connection().execute("PRAGMA mmap_size").fetchone()[0] == db.MMAP_BYTES > 0
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    database = db.Database(path)
+    database = migrated_database(tmp_path)
     with pytest.raises(sqlite3.IntegrityError):
         with database.transaction() as conn:
             conn.execute("INSERT INTO accounts (id, email, created_at) VALUES ('a', 'a@x', 'now')")
@@ -61,9 +62,7 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
 
 
 def test_release_keeps_an_idle_connection_and_closes_one_left_in_a_transaction(tmp_path):
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    database = db.Database(path)
+    database = migrated_database(tmp_path)
     conn = database.connection()
     conn.execute("CREATE TABLE t (x INTEGER)")
     database.release()
@@ -81,9 +80,7 @@ def test_release_keeps_an_idle_connection_and_closes_one_left_in_a_transaction(t
 
 
 def test_every_write_goes_through_one_connection_and_reads_inside_it_see_it(tmp_path):
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    database = db.Database(path)
+    database = migrated_database(tmp_path)
     reader = database.connection()
     reader.execute("CREATE TABLE t (x INTEGER)")
     writers = []
@@ -110,9 +107,7 @@ def test_every_write_goes_through_one_connection_and_reads_inside_it_see_it(tmp_
 
 
 def test_writers_of_many_threads_take_turns_and_lose_no_update(tmp_path):
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    database = db.Database(path)
+    database = migrated_database(tmp_path)
     database.connection().execute("CREATE TABLE counter (n INTEGER)")
     database.connection().execute("INSERT INTO counter VALUES (0)")
 
@@ -132,9 +127,7 @@ def test_writers_of_many_threads_take_turns_and_lose_no_update(tmp_path):
 
 def test_a_writer_waits_as_long_as_the_busy_timeout_then_fails_as_sqlite_would(tmp_path, monkeypatch):
     monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    database = db.Database(path)
+    database = migrated_database(tmp_path)
     holding, done = threading.Event(), threading.Event()
 
     def hold_the_write_lock():
@@ -157,9 +150,7 @@ def test_a_writer_waits_as_long_as_the_busy_timeout_then_fails_as_sqlite_would(t
 
 
 def test_a_commit_that_fails_leaves_the_writer_clean_for_the_next_transaction(tmp_path):
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    database = db.Database(path)
+    database = migrated_database(tmp_path)
     database.connection().execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
     database.connection().execute(
         "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
@@ -177,9 +168,7 @@ def test_a_stored_submission_is_returned_as_the_row_holds_it(tmp_path):
     from vilvik_server.store import accounts
     from vilvik_server.store import submissions
 
-    path = str(tmp_path / "v.sqlite3")
-    db.migrate(path)
-    database = db.Database(path)
+    database = migrated_database(tmp_path)
     with database.transaction() as conn:
         account_id = accounts.create(conn, "a@x")
         returned = submissions.insert(

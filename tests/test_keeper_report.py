@@ -23,9 +23,23 @@ def slot():
     return int(os.environ["VILVIK_SANDBOX_UID_BASE"]) - UID_BASE + 4
 
 
+# For a keeper from jail.prepare_keeper: its job (7 CPU seconds, 300 MiB) and a result channel;
+# returns all the job wrote there and the keeper's report once the job has ended.
+HAND_JOB = """
+def hand_job(control):
+    ours, theirs = socket.socketpair()
+    jail.start_keeper(control, limits={"cpu_seconds": 7, "memory_bytes": 300 << 20}, result_fd=theirs.fileno())
+    theirs.close()
+    output = b""
+    while chunk := ours.recv(65536):
+        output += chunk
+    return output, control.recv(4096)
+"""
+
+
 def run_probed(code):
-    """attacks.conftest.run_python with `confinement`, a prepared and probed jail, already there."""
-    return run_python("confinement, _ = probed()\n" + textwrap.dedent(code))
+    """attacks.conftest.run_python with `confinement`, a prepared and probed jail, and hand_job already there."""
+    return run_python("confinement, _ = probed()\n" + HAND_JOB + textwrap.dedent(code))
 
 
 def test_the_keeper_reports_the_payloads_end_with_its_cpu_time_before_it_exits():
@@ -71,13 +85,7 @@ def test_a_keeper_prepared_ahead_confines_its_payload_with_the_limits_it_is_give
             return 0
         pid, control = jail.prepare_keeper(confinement, job, slot={slot()})
         time.sleep(0.3)  # ready, and waiting for its job
-        ours, theirs = socket.socketpair()
-        jail.start_keeper(control, limits={{"cpu_seconds": 7, "memory_bytes": 300 << 20}}, result_fd=theirs.fileno())
-        theirs.close()
-        output = b""
-        while chunk := ours.recv(65536):
-            output += chunk
-        report = control.recv(4096)
+        output, report = hand_job(control)
         _, status = os.waitpid(pid, 0)
         print(json.dumps({{"output": output.decode(), "report": report.decode(), "layers": sorted(confinement.layers),
                            "exit": os.waitstatus_to_exitcode(status)}}))
@@ -187,13 +195,7 @@ def test_a_prepared_payload_runs_its_warm_up_before_the_job_and_its_hello_says_w
             os.write(fd, json.dumps({{"warmed": os.environ.get("WARMED")}}).encode() + b"\\n")
             return 0
         pid, control = jail.prepare_keeper(confinement, job, slot={slot()}, warm_up=warm_up)
-        ours, theirs = socket.socketpair()
-        jail.start_keeper(control, limits={{"cpu_seconds": 7, "memory_bytes": 300 << 20}}, result_fd=theirs.fileno())
-        theirs.close()
-        output = b""
-        while chunk := ours.recv(65536):
-            output += chunk
-        report = control.recv(4096)
+        output, report = hand_job(control)
         os.waitpid(pid, 0)
         print(json.dumps({{"output": output.decode(), "report": report.decode()}}))
     """)

@@ -49,6 +49,12 @@ def submissions_of(app, account):
                                               (account.id,))]
 
 
+def app_with(tmp_path, monkeypatch, **settings):
+    """An app on its own instance, with no executor running, and these settings."""
+    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "MAX_CPU_SECONDS": 1, **settings})
+
+
 def post(client, account, body=OVERVIEW_BODY, **headers):
     return client.post(PATH, data=body, headers={**account.headers, **headers}, content_type="application/json")
 
@@ -139,8 +145,7 @@ def test_what_is_not_plain_goes_to_flask_and_is_answered_as_before(app):
 
 
 def test_a_full_queue_is_refused_by_flask_and_stores_nothing(tmp_path, monkeypatch):
-    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "MAX_QUEUED": 2, "MAX_CPU_SECONDS": 1})
+    app = app_with(tmp_path, monkeypatch, MAX_QUEUED=2)
     owner = Account(app, "owner@example.com")
     client = app.test_client()
     answers = [post(client, owner) for _ in range(3)]
@@ -151,14 +156,12 @@ def test_a_full_queue_is_refused_by_flask_and_stores_nothing(tmp_path, monkeypat
 
 
 def test_every_accept_counts_once_against_its_windows_whoever_answers_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "RATE_LIMIT": "4/minute", "ACCOUNT_RATE_LIMIT": "1000/minute",
-                      "MAX_CPU_SECONDS": 1})
+    app = app_with(tmp_path, monkeypatch, RATE_LIMIT="4/minute", ACCOUNT_RATE_LIMIT="1000/minute")
     owner = Account(app, "owner@example.com")
     client = app.test_client()
     answers = [post(client, owner),  # beneath Flask
                post(client, owner, OVERVIEW_BODY.replace('"num_genes":3', '"num_genes":0')),  # Flask: 422
-               post(client, owner, **{"Prefer": "wait=0"}),  # Flask: 202
+               post(client, owner, **{"Idempotency-Key": "once"}),  # Flask: 202
                post(client, owner)]
     assert [r.status_code for r in answers] == [202, 422, 202, 202]
     assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["3", "2", "1", "0"]
@@ -170,9 +173,7 @@ def test_every_accept_counts_once_against_its_windows_whoever_answers_it(tmp_pat
 
 
 def test_a_full_account_window_is_refused_by_flask_with_the_window_counted_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "RATE_LIMIT": "100/minute", "ACCOUNT_RATE_LIMIT": "2/minute",
-                      "MAX_CPU_SECONDS": 1})
+    app = app_with(tmp_path, monkeypatch, RATE_LIMIT="100/minute", ACCOUNT_RATE_LIMIT="2/minute")
     owner = Account(app, "owner@example.com")
     answers = [post(app.test_client(), owner) for _ in range(3)]
     assert [r.status_code for r in answers] == [202, 202, 429]
@@ -182,8 +183,7 @@ def test_a_full_account_window_is_refused_by_flask_with_the_window_counted_once(
 
 
 def test_an_accept_beneath_flask_writes_the_request_log_line(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"WORKERS": 0, "LOG_LEVEL": "INFO", "MAX_CPU_SECONDS": 1})
+    app = app_with(tmp_path, monkeypatch, LOG_LEVEL="INFO")
     owner = Account(app, "owner@example.com")
     with caplog.at_level(logging.INFO, logger="vilvik.http"):
         response = post(app.test_client(), owner)
@@ -196,8 +196,7 @@ def test_an_accept_beneath_flask_writes_the_request_log_line(tmp_path, monkeypat
 
 
 def test_with_metrics_on_every_accept_goes_through_flask_and_is_counted(tmp_path, monkeypatch):
-    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "METRICS_ENABLED": True, "MAX_CPU_SECONDS": 1})
+    app = app_with(tmp_path, monkeypatch, METRICS_ENABLED=True)
     seen = flask_seen(app)
     owner = Account(app, "owner@example.com")
     assert post(app.test_client(), owner).status_code == 202
@@ -215,9 +214,7 @@ def test_with_metrics_on_every_accept_goes_through_flask_and_is_counted(tmp_path
 def test_prefer_wait_is_answered_beneath_flask_as_flask_answers_it(tmp_path, monkeypatch, prefer, ends, waits):
     from vilvik_server.engine import job
 
-    monkeypatch.setenv("VILVIK_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"WORKERS": 0, "LOG_LEVEL": "WARNING", "MAX_CPU_SECONDS": 1, "SANDBOX_ALLOW_DEGRADED": True,
-                      "MAX_WAITS_PER_ACCOUNT": waits})
+    app = app_with(tmp_path, monkeypatch, SANDBOX_ALLOW_DEGRADED=True, MAX_WAITS_PER_ACCOUNT=waits)
     executor = app.extensions["vilvik"].executor
     if ends:
         def wait_terminal(submission_id, timeout):  # the run is claimed and ends while the request waits
