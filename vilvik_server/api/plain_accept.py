@@ -28,7 +28,6 @@ import time
 from .. import http, submitting
 from ..domain import represent
 from ..domain.urls import PREFIX
-from ..store.submissions import TERMINAL
 from . import beneath_flask, waiting
 from .schemas import SubmissionCreateSchema
 
@@ -84,11 +83,8 @@ class PlainAccepts:
         location = body["status_url"]
         wait = waiting.preferred_wait(environ.get("HTTP_PREFER"))
         waited, final = waiting.wait_for_end(self.services, row, wait)
-        status, code = "202 ACCEPTED", 202
-        if final is not None and final["status"] in TERMINAL:
-            body, status, code = represent.submission(final, public_url), "200 OK", 200
-        elif final is not None:
-            body["status"] = final["status"]  # running by now, perhaps
+        body, ended = waiting.answer_after(body, final, public_url)
+        status, code = ("200 OK", 200) if ended else ("202 ACCEPTED", 202)
         payload = f"{self.dumps(body)}\n".encode()
         headers = [("Location", location)] + ([("Preference-Applied", f"wait={wait}")] if waited else [])
         return status, beneath_flask.answer(environ, "POST", PATH, code, started, admitted, payload, headers), payload

@@ -131,11 +131,10 @@ def _accepted(services, row, reserved, generated=False):
     waited, final = waiting.wait_for_end(services, row, wait)
     if waited:
         headers["Preference-Applied"] = f"wait={wait}"
-        if final is not None and final["status"] in submission_store.TERMINAL:
-            # A Response passes flask-smorest's 202 schema untouched.
-            response = jsonify(represent.submission(final, public_url()))
-            response.headers.update(headers)
-            return response
-        if final is not None:
-            body["status"] = final["status"]  # running by now, perhaps
+    body, ended = waiting.answer_after(body, final, public_url())
+    if ended:
+        # A Response passes flask-smorest's 202 schema untouched.
+        response = jsonify(body)
+        response.headers.update(headers)
+        return response
     return body, 202, headers

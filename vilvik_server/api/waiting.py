@@ -5,6 +5,7 @@ Shared by the accept through Flask (api/submissions.py) and the plain accept ben
 """
 import re
 
+from ..domain import represent
 from ..store import submissions as submission_store
 
 MAX_WAIT_SECONDS = 60
@@ -35,3 +36,13 @@ def wait_for_end(services, row, wait):
     with ticket:
         services.executor.wait_terminal(row["id"], wait)
     return True, submission_store.get(services.db.connection(), row["account_id"], row["id"])
+
+
+def answer_after(accepted, final, public_url):
+    """What an accept answers after its wait: (the whole submission, True) when the run ended in time,
+    else (the `accepted` body with the status the run has by now, False)."""
+    if final is not None and final["status"] in submission_store.TERMINAL:
+        return represent.submission(final, public_url), True
+    if final is not None:
+        accepted["status"] = final["status"]  # running by now, perhaps
+    return accepted, False
