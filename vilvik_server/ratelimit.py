@@ -170,8 +170,8 @@ def _limits():
     return current_app.extensions["vilvik"].limiter
 
 
-# A window the status read beneath Flask (api/status_read.py) already counted for this
-# request, handed on in the WSGI environ when Flask answers the request after all.
+# A window a request answered beneath Flask (api/beneath_flask.py: the status read, the plain
+# accept) already counted, handed on in the WSGI environ when Flask answers the request after all.
 COUNTED_KEY_WINDOW = "vilvik.counted_key_window"
 COUNTED_ACCOUNT_WINDOW = "vilvik.counted_account_window"
 
