@@ -1,4 +1,5 @@
 """Reading a job's output: bounded lines, O(bytes) cost, and every failure to judge it ends the run."""
+import os
 import socket
 import threading
 import time
@@ -6,6 +7,7 @@ import time
 import pytest
 
 from vilvik_server.engine import job, report
+from vilvik_server.engine.zygote import Spawned, Spawning
 
 PARAMS = {"num_generations": 3, "num_genes": 2, "sol_per_pop": 2}
 HELLO = b'{"type":"hello","layers":["seccomp"]}\n'
@@ -100,11 +102,14 @@ class _SilentZygote:
 
     def __init__(self):
         self.kills = 0
+        self.report_read, self.report_write = os.pipe()  # a keeper's report that never comes
 
     def spawn(self, job_id, limits, slot, fd, meanwhile=None):
         if meanwhile is not None:
             meanwhile()
-        return 4242
+        spawning = Spawning(self, job_id, None)
+        spawning.spawned = Spawned(4242, os.dup(self.report_read))
+        return spawning
 
     def kill(self, job_id):
         self.kills += 1
@@ -161,3 +166,47 @@ def test_a_hello_whose_setup_cpu_is_not_a_sensible_number_is_the_servers_fault(s
 def test_the_jails_setup_cpu_from_the_hello_is_kept_for_the_charge():
     reading, error, _ = _read([b'{"type":"hello","layers":["seccomp"],"setup_cpu_seconds":0.012}\n'])
     assert error is None and reading.setup_cpu_seconds == 0.012 and reading.layers == ["seccomp"]
+
+
+class _ReapingZygote:
+    """A zygote whose word on a job's end is ready: what it saw when it reaped the keeper."""
+
+    def __init__(self):
+        self.forgotten = []
+
+    def wait_exit(self, job_id, timeout):
+        return {"op": "exited", "exit_code": 9, "signal": None, "cpu_seconds": 0.5, "peak_memory_bytes": 1}
+
+    def forget(self, job_id):
+        self.forgotten.append(job_id)
+
+
+def _ending_after(report_bytes):
+    zygote = _ReapingZygote()
+    read_end, write_end = os.pipe()
+    os.write(write_end, report_bytes)
+    os.close(write_end)  # the keeper has gone
+    ending = job._Ending(zygote, "j1", read_end)
+    try:
+        return ending.wait(1.0), zygote.forgotten
+    finally:
+        ending.close()
+
+
+def test_the_keepers_report_is_the_jobs_end_without_waiting_for_the_zygote():
+    end, forgotten = _ending_after(b'{"exit_code": 0, "cpu_seconds": 0.25, "peak_memory_bytes": 4096}\n')
+    assert end == {"op": "exited", "exit_code": 0, "signal": None, "cpu_seconds": 0.25, "peak_memory_bytes": 4096}
+    assert forgotten == ["j1"]  # the zygote's own word on it, when it reaps the keeper, is dropped
+
+
+@pytest.mark.parametrize("report_bytes", [
+    b"",  # the keeper died before it could report
+    b'{"exit_code": 0, "cpu_seconds": 0.25',  # ... or while it wrote
+    b'{"exit_code": 0, "cpu_seconds": -1, "peak_memory_bytes": 4096}\n',
+    b'{"exit_code": 0, "cpu_seconds": NaN, "peak_memory_bytes": 4096}\n',
+    b'{"exit_code": 999, "cpu_seconds": 0.1, "peak_memory_bytes": 4096}\n',
+    b"x" * 10_000,
+])
+def test_without_a_sound_report_from_the_keeper_the_zygotes_word_on_its_exit_is_the_jobs_end(report_bytes):
+    end, _ = _ending_after(report_bytes)
+    assert end["exit_code"] == 9 and end["cpu_seconds"] == 0.5

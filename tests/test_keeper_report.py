@@ -128,7 +128,7 @@ def test_a_keeper_that_dies_before_its_report_is_still_reported_once_from_its_ex
 
         def spawn_and_kill_keeper(*args, **kwargs):
             pids.append(spawn(*args, **kwargs))
-            os.kill(pids[-1], 9)  # the keeper only: its payload dies with it (PDEATHSIG)
+            os.kill(pids[-1].wait().pid, 9)  # the keeper only: its payload dies with it (PDEATHSIG)
             return pids[-1]
         zygote.spawn = spawn_and_kill_keeper
         outcome = job.execute(zygote, "killed-keeper", spec, {"cpu_seconds": 5, "memory_bytes": 256 << 20},
@@ -172,10 +172,10 @@ def test_once_its_slot_has_stayed_idle_a_spare_keeper_is_made_and_the_slots_next
         while not spares and time.monotonic() < deadline:
             time.sleep(SPARE_DELAY / 4)
             with open(children) as listing:
-                spares = {int(pid) for pid in listing.read().split()} - set(keepers)
+                spares = {int(pid) for pid in listing.read().split()} - {keeper.wait().pid for keeper in keepers}
         assert len(spares) == 1, "no spare keeper was made for the idle slot"
         run("second")
-        assert keepers[-1] in spares, (keepers, spares)
+        assert keepers[-1].wait().pid in spares, (keepers, spares)
     finally:
         zygote.close()
 

@@ -7,9 +7,11 @@ kill requests until the server closes the socket, killing every job it started
 when it goes. It is single-threaded: it alone reaps its keepers, so a kill it sends
 can never reach a recycled pid.
 
-A job's end is reported to the server as soon as its keeper says on its report pipe that
-it has reaped the payload (with the job's status and usage), or else when the keeper is
-reaped; only once either way.
+A job's keeper reports its end (the job's status and usage) once it has reaped the payload,
+on a pipe or socket whose read end goes to the server with the "spawned" answer: the
+thread that runs the job reads it there, without a hop through us. Every keeper's exit is
+also reported when the zygote reaps it ("exited", with the usage wait4 gives): that is
+the job's end for the server when the keeper died before its report.
 
 Once a slot's job has ended and the slot has stayed idle for SPARE_DELAY, the zygote forks a
 spare keeper for that slot's next job (jail.prepare_keeper: its namespaces, its root and its
@@ -60,8 +62,6 @@ class Zygote:
         self.confinement = confinement  # the probed jail every job is launched in
         self.jobs = {}  # keeper pid -> job id
         self.kill_at = {}  # keeper pid -> when a SIGTERM'd job's group gets SIGKILL
-        self.reports = {}  # keeper pid -> the read end of its report pipe, until it reports or is reaped
-        self.reported = set()  # keepers whose job's end the server has heard, not yet reaped
         self.slots = {}  # keeper pid -> its job's slot, until the job has ended
         self.spares = {}  # slot -> (pid, socket) of a keeper prepared for that slot's next job
         self.spare_due = {}  # slot -> when its spare is made, if the slot is still idle then
@@ -78,10 +78,8 @@ class Zygote:
                 for key, _ in selector.select(timeout):
                     if key.data == "control":
                         self.handle(*channel.recv_message(self.sock))
-                    elif key.data == "child":
-                        processes.drain(self.wake_read)
                     else:
-                        self.read_report(key.data)
+                        processes.drain(self.wake_read)
                 self.reap()
                 self.kill_overdue()
                 self.prepare_due_spares()
@@ -118,9 +116,10 @@ class Zygote:
             return
         self.jobs[pid] = job
         self.slots[pid] = slot
-        self.reports[pid] = report_read
-        self.selector.register(report_read, selectors.EVENT_READ, pid)
-        channel.send_message(self.sock, {"op": "spawned", "job": job, "pid": pid})
+        try:  # the keeper's report goes to the server: we keep no copy of its read end
+            channel.send_message(self.sock, {"op": "spawned", "job": job, "pid": pid}, fds=[report_read])
+        finally:
+            os.close(report_read)
 
     def launch(self, slot, limits, result_fd):
         """A keeper forked for this job now; returns (pid, the read end of its report pipe)."""
@@ -179,29 +178,6 @@ class Zygote:
                 processes.kill_group(pid)
                 del self.kill_at[pid]
 
-    def read_report(self, pid):
-        """The keeper's line: its payload is reaped; the job's end goes to the server now."""
-        try:
-            data = os.read(self.reports[pid], 4096)
-        except OSError:
-            data = b""
-        self.close_report(pid)
-        try:
-            end = json.loads(data)
-            exit_code = int(end["exit_code"])
-            cpu, peak = float(end["cpu_seconds"]), int(end["peak_memory_bytes"])
-        except (ValueError, TypeError, KeyError):
-            return  # no line (the keeper died first): its exit, when reaped, is the report
-        self.reported.add(pid)
-        self.send_exit(self.jobs[pid], exit_code, None, cpu, peak)
-        self.spare_later(self.slots.pop(pid))
-
-    def close_report(self, pid):
-        fd = self.reports.pop(pid, None)
-        if fd is not None:
-            self.selector.unregister(fd)
-            os.close(fd)
-
     def send_exit(self, job, exit_code, signum, cpu_seconds, peak_memory_bytes):
         channel.send_message(self.sock, {
             "op": "exited",
@@ -226,10 +202,6 @@ class Zygote:
             self.forget_spare(pid)
             job = self.jobs.pop(pid, None)
             if job is None:
-                continue
-            self.close_report(pid)
-            if pid in self.reported:
-                self.reported.discard(pid)
                 continue
             # The keeper waited for the payload, so its children's usage is in here.
             self.send_exit(job, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,

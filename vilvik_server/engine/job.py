@@ -4,8 +4,11 @@
 returns an `Outcome`. What is trusted comes from the zygote (exit status, CPU time,
 memory) and from our own clock; what the job wrote is checked by `report`.
 """
+import json
 import logging
+import math
 import os
+import select
 import selectors
 import signal
 import socket
@@ -97,12 +100,14 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
 
     try:
         try:
-            zygote.spawn(job_id, limits, slot, theirs.fileno(), meanwhile=send_spec)
+            spawning = zygote.spawn(job_id, limits, slot, theirs.fileno(), meanwhile=send_spec)
         finally:
             theirs.close()
     except ZygoteUnavailable as exc:
         ours.close()
-        return Outcome(Status.FAILED, {"code": "internal_error", "message": f"the sandbox is unavailable: {exc}"})
+        return _unavailable(exc)
+    # The output is read at once: the zygote's answer (the keeper's pid and its report) is needed
+    # only for the job's end, and a job the zygote could not start closes its output at once.
     reading = _Reading(spec["params"], on_progress)
     kill_error = None
     try:
@@ -115,7 +120,15 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
         kill_error = {"code": "internal_error", "message": "the server failed while reading this run's output"}
     finally:
         ours.close()
-    exit_report, timed_out = _end(zygote, job_id, deadline, kill_now=kill_error is not None)
+    try:
+        spawned = spawning.wait()
+    except ZygoteUnavailable as exc:
+        return _unavailable(exc)
+    ending = _Ending(zygote, job_id, spawned.report_fd)
+    try:
+        exit_report, timed_out = _end(zygote, ending, deadline, kill_now=kill_error is not None)
+    finally:
+        ending.close()
     if timed_out and kill_error is None:
         kill_error = _timeout_error(wall_seconds)
     usage = {"wall_seconds": round(time.monotonic() - started, 3)}
@@ -130,28 +143,88 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     return outcome
 
 
-def _end(zygote, job_id, deadline, kill_now):
+def _unavailable(exc):
+    return Outcome(Status.FAILED, {"code": "internal_error", "message": f"the sandbox is unavailable: {exc}"})
+
+
+def _end(zygote, ending, deadline, kill_now):
     """The job's exit report: awaited until its wall-clock deadline, then it is killed.
 
     Returns (exit report, whether the deadline killed it). A job that closed its output
     and runs on is still killed at its deadline. After a kill the report is awaited for
-    up to REAP_TIMEOUT; {"op": "lost"} if the zygote never gave it.
+    up to REAP_TIMEOUT; {"op": "lost"} if neither the keeper nor the zygote ever gave it.
     """
     timed_out = False
     if not kill_now:
-        exit_report = zygote.wait_exit(job_id, max(0.0, deadline - time.monotonic()) + EXIT_GRACE)
+        exit_report = ending.wait(max(0.0, deadline - time.monotonic()) + EXIT_GRACE)
         if exit_report is not None:
             return exit_report, False
         timed_out = True
     give_up = time.monotonic() + REAP_TIMEOUT
     while True:
-        zygote.kill(job_id)  # again each second: a kill the zygote lost is sent once more
-        exit_report = zygote.wait_exit(job_id, 1.0)
+        zygote.kill(ending.job_id)  # again each second: a kill the zygote lost is sent once more
+        exit_report = ending.wait(1.0)
         if exit_report is not None:
             return exit_report, timed_out
         if not zygote.alive or time.monotonic() > give_up:
-            log.error("job %s: no exit report from the zygote after a kill", job_id)
+            log.error("job %s: no exit report from the zygote after a kill", ending.job_id)
             return {"op": "lost"}, timed_out
+
+
+class _Ending:
+    """Where a job's end is heard: its keeper's report, written once it has reaped the payload
+    (nothing of the job runs any more), read here without a hop through the zygote; or, if the
+    keeper died before it could report (its report's read end then closes empty), the zygote's
+    word once it has reaped the keeper. The keeper runs no job code: its line is trusted, and
+    still checked."""
+
+    MAX_REPORT_BYTES = 4096
+
+    def __init__(self, zygote, job_id, report_fd):
+        self.zygote, self.job_id, self.fd = zygote, job_id, report_fd
+        self.data = b""
+
+    def wait(self, timeout):
+        """The exit report, as the zygote's "exited" message has it, or None after `timeout` seconds."""
+        give_up = time.monotonic() + timeout
+        while self.fd is not None:
+            poll = select.poll()
+            poll.register(self.fd, select.POLLIN)
+            if not poll.poll(max(0.0, give_up - time.monotonic()) * 1000):
+                return None
+            try:
+                chunk = os.read(self.fd, self.MAX_REPORT_BYTES)
+            except OSError:
+                chunk = b""
+            self.data += chunk
+            if chunk and b"\n" not in self.data and len(self.data) < self.MAX_REPORT_BYTES:
+                continue
+            self.close()
+            exit_report = _keepers_report(self.data)
+            if exit_report is not None:
+                self.zygote.forget(self.job_id)  # its "exited", when it reaps the keeper, is not needed
+                return exit_report
+            log.warning("job %s: its keeper ended without a report; the zygote's word on it is awaited", self.job_id)
+        return self.zygote.wait_exit(self.job_id, max(0.0, give_up - time.monotonic()))
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _keepers_report(data):
+    """The keeper's line ({"exit_code", "cpu_seconds", "peak_memory_bytes"}) as an exit report, or None."""
+    try:
+        end = json.loads(data)
+        exit_code = int(end["exit_code"])
+        cpu_seconds, peak_memory_bytes = float(end["cpu_seconds"]), int(end["peak_memory_bytes"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not (0 <= exit_code <= 255 and math.isfinite(cpu_seconds) and cpu_seconds >= 0 and peak_memory_bytes >= 0):
+        return None
+    return {"op": "exited", "exit_code": exit_code, "signal": None, "cpu_seconds": cpu_seconds,
+            "peak_memory_bytes": peak_memory_bytes}
 
 
 def _timeout_error(wall_seconds):

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 
 from vilvik_sandbox import channel
 
@@ -22,6 +23,7 @@ _PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
 _FIXED_ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
               "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 START_TIMEOUT = 60
+SPAWN_TIMEOUT = 30  # seconds for the zygote to answer a spawn request
 
 
 class ZygoteUnavailable(Exception):
@@ -36,6 +38,37 @@ class _Pending:
     def set(self, message):
         self.message = message
         self.event.set()
+
+
+@dataclass(frozen=True)
+class Spawned:
+    """A job the zygote started: its keeper's pid (also its process group), and the read end of
+    the keeper's report (one JSON line once it has reaped the payload: see vilvik_sandbox.jail),
+    now the caller's to read and close; None if the zygote sent none."""
+
+    pid: int
+    report_fd: int | None
+
+
+class Spawning:
+    """A spawn request on its way: wait() gives the zygote's answer."""
+
+    def __init__(self, zygote, job_id, pending):
+        self.zygote, self.job_id, self.pending = zygote, job_id, pending
+        self.spawned = None
+
+    def wait(self, timeout=SPAWN_TIMEOUT):
+        """The `Spawned` job, or ZygoteUnavailable if the zygote could not start it (or never said)."""
+        if self.spawned is None:
+            pending = self.pending
+            if not pending.event.wait(timeout) or pending.message.get("op") != "spawned":
+                self.zygote.forget(self.job_id)  # under the lock: no answer is taken for it from now on
+                if pending.message and pending.message.get("report_fd") is not None:
+                    os.close(pending.message.pop("report_fd"))
+                reason = pending.message.get("error") if pending.message else "no answer"
+                raise ZygoteUnavailable(f"the zygote could not start the job: {reason}")
+            self.spawned = Spawned(pending.message["pid"], pending.message.get("report_fd"))
+        return self.spawned
 
 
 class Zygote:
@@ -82,26 +115,27 @@ class Zygote:
     def alive(self):
         return self.process is not None and self.process.poll() is None and self.sock is not None
 
-    def spawn(self, job_id, limits, slot, output_fd, timeout=30, meanwhile=None):
-        """Start one job on `output_fd` (it then waits there for its spec); returns the keeper's pid.
+    def spawn(self, job_id, limits, slot, output_fd, meanwhile=None):
+        """Ask for one job on `output_fd` (it then waits there for its spec); returns a `Spawning`.
 
-        `meanwhile()`, if given, runs once the request is on its way and before its answer is
-        awaited: the server sends the spec then, so it is there when the payload is confined."""
+        `meanwhile()`, if given, runs once the request is on its way: the server sends the spec
+        then, so it is there when the payload is confined. The zygote's answer is not awaited
+        here: the job's output can be read at once, and Spawning.wait() gives the answer later."""
         pending = _Pending()
         with self._lock:
             self._spawns[job_id] = pending
             self._exits[job_id] = _Pending()
-        self._send({"op": "spawn", "job": job_id, "limits": limits, "slot": slot}, fds=[output_fd])
+        try:
+            self._send({"op": "spawn", "job": job_id, "limits": limits, "slot": slot}, fds=[output_fd])
+        except ZygoteUnavailable:
+            self.forget(job_id)
+            raise
         if meanwhile is not None:
             meanwhile()
-        if not pending.event.wait(timeout) or pending.message.get("op") != "spawned":
-            self.forget(job_id)
-            reason = pending.message.get("error") if pending.message else "no answer"
-            raise ZygoteUnavailable(f"the zygote could not start the job: {reason}")
-        return pending.message["pid"]
+        return Spawning(self, job_id, pending)
 
     def wait_exit(self, job_id, timeout):
-        """The job's exit report (status and resource usage), or None after `timeout`."""
+        """The job's exit as the zygote saw it when it reaped the keeper, or None after `timeout`."""
         with self._lock:
             pending = self._exits.get(job_id)
         if pending is None or not pending.event.wait(timeout):
@@ -151,14 +185,16 @@ class Zygote:
         try:
             while True:
                 message, fds = channel.recv_message(sock)
-                for fd in fds:
-                    os.close(fd)
                 op = message.get("op")
                 table = self._exits if op == "exited" else self._spawns
                 with self._lock:
                     pending = table.get(message.get("job"))
-                if pending is not None:
-                    pending.set(message)
+                    if pending is not None:
+                        if op == "spawned" and len(fds) == 1:
+                            message["report_fd"] = fds.pop()
+                        pending.set(message)
+                for fd in fds:
+                    os.close(fd)
         except (OSError, ValueError, channel.ChannelClosed) as exc:
             if self.sock is not None:
                 log.error("the zygote stopped unexpectedly (%s); its running jobs are lost", exc)
