@@ -204,3 +204,28 @@ def test_a_prepared_payload_runs_its_warm_up_before_the_job_and_its_hello_says_w
     end = json.loads(result["report"])
     assert 0.2 <= hello["setup_cpu_seconds"] < 0.3 + 0.1, hello
     assert end["cpu_seconds"] - hello["setup_cpu_seconds"] >= 0.1, (end, hello)
+
+
+def test_the_real_warm_up_leaves_the_job_no_descriptor_and_none_of_its_fitness_source():
+    result = run_probed(f"""
+        import linecache
+        from vilvik_sandbox import runner
+        def job(fd):
+            fds = []
+            for candidate in range(64):
+                try:
+                    os.fstat(candidate)
+                    fds.append(candidate)
+                except OSError:
+                    pass
+            os.write(fd, json.dumps({{"fds": fds, "cached": runner.FITNESS_FILENAME in linecache.cache}}).encode()
+                     + b"\\n")
+            return 0
+        pid, control = jail.prepare_keeper(confinement, job, slot={slot()}, warm_up=runner.warm_up)
+        output, report = hand_job(control)
+        os.waitpid(pid, 0)
+        print(json.dumps({{"output": output.decode(), "report": report.decode()}}))
+    """)
+    hello, seen = [json.loads(line) for line in result["output"].splitlines()]
+    assert seen == {"fds": [0, 1, 2, 3], "cached": False}, seen
+    assert hello["setup_cpu_seconds"] > 0

@@ -37,16 +37,28 @@ class _Stopped(BaseException):
     """The server asked the run to stop (a cancel). BaseException, so PyGAD does not log it."""
 
 
-def warm_up():
-    """Import numpy and PyGAD and run a tiny GA, so no job pays for lazy imports."""
-    import numpy  # noqa: F401
-    import pygad
+# The warm-up's run: our own code, a fixed seed and a job's usual shape.
+_WARM_UP_SPEC = {"params": {"num_generations": 2, "sol_per_pop": 20, "num_genes": 10, "num_parents_mating": 10,
+                            "random_seed": 1},
+                 "fitness_func": "def fitness_func(ga, solution, solution_idx):\n    return float(sum(solution))\n",
+                 "entry": "fitness_func"}
 
-    ga = pygad.GA(num_generations=2, num_parents_mating=2, sol_per_pop=4, num_genes=2,
-                  fitness_func=lambda ga, sol, idx: float(sum(sol)), random_seed=1,
-                  suppress_warnings=True, logger=_quiet_logger(io.StringIO()))
-    ga.run()
-    ga.best_solution(ga.last_generation_fitness)
+
+def warm_up():
+    """Import numpy and PyGAD and run a small GA through a job's own steps (its runner, its
+    report lines, written to a socket nobody reads), so that no job pays for lazy imports,
+    and a fork's first writes to the pages a run touches (copies of the zygote's) happen
+    before its job, not during it."""
+    ours, theirs = socket.socketpair()
+    try:
+        out = channel.LineWriter(theirs.fileno())
+        logs = _TailBuffer(LOG_TAIL_BYTES)
+        result = _run(_WARM_UP_SPEC, out, logs, _StopRequest(theirs.fileno()))
+        out.write(dict(type="result", logs=logs.text(), **result))
+    finally:
+        linecache.cache.pop(FITNESS_FILENAME, None)
+        ours.close()
+        theirs.close()
 
 
 def versions():

@@ -2,7 +2,7 @@
 
 Started by the server as an isolated interpreter (`python -I`) with a scrubbed
 environment and one end of a Unix socket pair, whose descriptor it is given. It imports numpy
-and PyGAD once, runs a tiny GA so their lazy imports are done, then serves spawn and
+and PyGAD once, runs a small GA so their lazy imports are done, then serves spawn and
 kill requests until the server closes the socket, killing every job it started
 when it goes. It is single-threaded: it alone reaps its keepers, so a kill it sends
 can never reach a recycled pid.
