@@ -24,7 +24,7 @@ def slot():
 
 
 # For a keeper from jail.prepare_keeper: its job (7 CPU seconds, 300 MiB) and a result channel;
-# returns all the job wrote there and the keeper's report once the job has ended.
+# returns all the job wrote there and the keeper's report (its end line) once the job has ended.
 HAND_JOB = """
 def hand_job(control):
     ours, theirs = socket.socketpair()
@@ -33,7 +33,12 @@ def hand_job(control):
     output = b""
     while chunk := ours.recv(65536):
         output += chunk
-    return output, control.recv(4096)
+    report = b""
+    while chunk := control.recv(4096):
+        report += chunk
+    pid_line, end_line = report.splitlines()
+    assert json.loads(pid_line)["payload_pid"] > 1, pid_line
+    return output, end_line
 """
 
 
@@ -62,8 +67,9 @@ def test_the_keeper_reports_the_payloads_end_with_its_cpu_time_before_it_exits()
         print(json.dumps({{"report": report.decode(), "exit": os.waitstatus_to_exitcode(status)}}))
     """)
     lines = result["report"].splitlines()
-    assert len(lines) == 1, result
-    end = json.loads(lines[0])
+    assert len(lines) == 2, result
+    assert json.loads(lines[0])["payload_pid"] > 1
+    end = json.loads(lines[1])
     assert end["exit_code"] == 3 == result["exit"]
     assert 0.3 <= end["cpu_seconds"] < 5 and end["peak_memory_bytes"] > 0
 
@@ -229,3 +235,70 @@ def test_the_real_warm_up_leaves_the_job_no_descriptor_and_none_of_its_fitness_s
     hello, seen = [json.loads(line) for line in result["output"].splitlines()]
     assert seen == {"fds": [0, 1, 2, 3], "cached": False}, seen
     assert hello["setup_cpu_seconds"] > 0
+
+
+def _run_with_early_outcome(zygote, name, fitness_source, wall_seconds=60):
+    """job.execute with on_outcome; returns (outcome, [(the outcome on_outcome got, the keeper's children then)])."""
+    spec = {"params": {"num_generations": 1, "sol_per_pop": 4, "num_genes": 2, "num_parents_mating": 2},
+            "fitness_func": fitness_source, "entry": "f"}
+    spawned, seen = [], []
+    spawn = zygote.spawn
+
+    def spawn_and_note(*args, **kwargs):
+        spawned.append(spawn(*args, **kwargs))
+        return spawned[-1]
+
+    def on_outcome(outcome):
+        keeper = spawned[-1].wait().pid
+        try:  # the keeper's child, the payload, until the keeper has reaped it
+            with open(f"/proc/{keeper}/task/{keeper}/children") as children:
+                payload = children.read().split()
+        except FileNotFoundError:  # the keeper is gone too
+            payload = []
+        seen.append((outcome, payload))
+
+    zygote.spawn = spawn_and_note
+    try:
+        outcome = job.execute(zygote, name, spec, {"cpu_seconds": 30, "memory_bytes": 1 << 30}, slot=slot(),
+                              wall_seconds=wall_seconds, max_output_bytes=1 << 20, on_outcome=on_outcome)
+    finally:
+        zygote.spawn = spawn
+    return outcome, seen
+
+
+def test_a_run_that_reported_its_result_is_decided_while_its_process_is_still_being_torn_down():
+    zygote = Zygote()
+    zygote.start()
+    try:
+        # 400 MiB written: tearing that down takes the kernel tens of milliseconds.
+        outcome, seen = _run_with_early_outcome(zygote, "big", (
+            "BALLAST = bytearray(400 << 20)\nfor i in range(0, len(BALLAST), 4096):\n    BALLAST[i] = 1\n"
+            "def f(ga, sol, idx):\n    return 1.0\n"))
+        assert outcome.status == "succeeded" and outcome.reaped, outcome
+        assert len(seen) == 1 and seen[0][0] is outcome
+        assert seen[0][1], "the outcome waited until the payload was reaped"
+        assert 0 < outcome.usage["cpu_seconds"] < 5 and outcome.usage["peak_memory_bytes"] > 400 << 20, outcome.usage
+    finally:
+        zygote.close()
+
+
+def test_a_run_that_closes_its_output_after_its_final_report_and_runs_on_is_killed_within_the_grace():
+    zygote = Zygote()
+    zygote.start()
+    try:
+        # The user's code writes a final report itself, closes the output and spins.
+        started = time.monotonic()
+        outcome, seen = _run_with_early_outcome(zygote, "spinner", (
+            "import json, os\n"
+            "def f(ga, sol, idx):\n"
+            "    os.write(3, json.dumps({'type': 'error', 'error': {'code': 'fitness_error', 'message': 'mine'}}).encode() + b'\\n')\n"
+            "    os.close(3)\n"
+            "    while True:\n"
+            "        pass\n"))
+        took = time.monotonic() - started
+        assert outcome.status == "failed" and outcome.error == {"code": "fitness_error", "message": "mine"}, outcome
+        assert outcome.reaped and len(seen) == 1
+        assert took < 20, f"the run held its slot {took:.1f} s after its output closed (wall limit 60 s)"
+        assert outcome.usage["cpu_seconds"] < 1, outcome.usage
+    finally:
+        zygote.close()

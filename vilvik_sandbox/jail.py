@@ -12,12 +12,15 @@ confines itself, in this order:
 
 writes the trusted hello line (`{"type": "hello", "layers": [...], "setup_cpu_seconds": s}`:
 the layers it really applied, and the CPU time it has used so far, which is ours, not the
-job's) on fd 3, and only then runs the job. The keeper waits for the payload
-and exits with its status: the exit code, or 128 + the signal that killed it. Given a
-report pipe (fd 4 in the keeper; the payload closes its copy before anything else), the
-keeper first writes that status and the job's resource usage there, once it has reaped
-the payload: the zygote then reports the job's end without waiting for the keeper's own
-exit (tearing down its address space and namespaces takes a millisecond or two).
+job's) on fd 3, and only then runs the job; when the job returns it shuts fd 3 for writing
+(the end of the job's output) and exits once the server has closed its end (or after
+END_OF_OUTPUT_WAIT). The keeper waits for the payload and exits with its
+status: the exit code, or 128 + the signal that killed it. Given a report pipe (fd 4 in
+the keeper; the payload closes its copy before anything else), the keeper writes two JSON
+lines there: the payload's pid as soon as it has forked it, and that status with the job's
+resource usage once it has reaped the payload, so the job's end is heard without waiting
+for the keeper's own exit (tearing down its address space and namespaces takes a
+millisecond or two).
 
 Fail closed: a layer that the probe (probe.py) found working and that fails for a job
 stops that job before any of its code runs (no hello line: the server fails it with
@@ -41,12 +44,14 @@ import select
 import signal
 import socket
 import sys
+import time
 
 from . import channel, filesystem, landlock, namespaces, privileges, seccomp_filter, syscalls
 
 KEEPER_FAILED = 70
 RESULT_FD = 3
 REPORT_FD = 4  # the keeper's end of its report pipe to the zygote (never the payload's)
+END_OF_OUTPUT_WAIT = 0.1  # seconds a payload whose output has ended waits for the server to close its channel
 LAYERS = ("namespaces", "filesystem", "rlimits", "privileges", "no_new_privs", "landlock", "seccomp")
 # What the job's environment keeps (the zygote's is already scrubbed by the server).
 KEPT_ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
@@ -99,8 +104,9 @@ def prepare():
 def launch(state, job_main, *, slot, limits, result_fd, report_fd=None):
     """Fork the keeper for one job confined as the probed `state` says; returns its pid, also its process group.
 
-    With `report_fd` (a pipe's write end), the keeper writes one JSON line there once it has
-    reaped the payload: {"exit_code", "cpu_seconds", "peak_memory_bytes"} of the whole job.
+    With `report_fd` (a pipe's write end), the keeper writes {"payload_pid"} there once it has
+    forked the payload, and {"exit_code", "cpu_seconds", "peak_memory_bytes"} of the whole job
+    once it has reaped it, each as one JSON line.
     """
     check_job(state, slot, limits)
     pid = os.fork()
@@ -189,6 +195,8 @@ def _keeper(job_main, state, slot, limits, address_space, report, warm_up=None):
             os._exit(KEEPER_FAILED)
     os.close(alive_read)
     os.close(RESULT_FD)
+    if report:
+        _report_payload(payload)
     # Asked to stop (SIGTERM), the keeper kills the payload itself and still reports,
     # with the payload's CPU time in its own usage; SIGKILL to the group does not allow that.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(payload, signal.SIGKILL))
@@ -203,6 +211,16 @@ def _keeper(job_main, state, slot, limits, address_space, report, warm_up=None):
         if report:
             _report_end(code)
         os._exit(code)
+
+
+def _report_payload(pid):
+    """The payload's pid, first on the report: the server reads the job's CPU time from the kernel
+    once the job's output has closed, without waiting for its exit (see vilvik_server.engine.job)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a zygote gone or done with us: EPIPE, not death
+    try:
+        os.write(REPORT_FD, json.dumps({"payload_pid": pid}).encode() + b"\n")
+    except OSError:
+        pass
 
 
 def _report_end(code):
@@ -262,7 +280,28 @@ def _payload(job_main, state, layers, slot, limits, address_space, alive_read, w
     try:
         code = job_main(RESULT_FD)
     finally:
+        _end_output()
         os._exit(code if isinstance(code, int) and 0 <= code <= 255 else KEEPER_FAILED)
+
+
+def _end_output():
+    """The job's output ends here, not when the kernel has torn this process down (milliseconds later).
+
+    Its channel is shut for writing, which the server reads as the end of the output at once
+    (even if the job's code holds a copy of fd 3), and the process waits until the server has
+    closed its end, for END_OF_OUTPUT_WAIT at most: meanwhile the server reads this process's
+    CPU time and peak memory from the kernel (vilvik_server.engine.job). A failure here only
+    means the server waits for the exit instead; it kills a process that does not go.
+    """
+    try:
+        syscalls.shutdown_write(RESULT_FD)
+        give_up = time.monotonic() + END_OF_OUTPUT_WAIT
+        while (remaining := give_up - time.monotonic()) > 0:
+            readable, _, _ = select.select([RESULT_FD], [], [], remaining)
+            if not readable or not os.read(RESULT_FD, 64):
+                return
+    except OSError:
+        pass
 
 
 def _confine(state, layers, slot, limits, address_space, alive_read, warm_up=None):

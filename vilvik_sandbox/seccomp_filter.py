@@ -20,8 +20,8 @@ lazy imports and a battery of ordinary stdlib/numpy use; see tests/attacks):
   posix_spawn, subprocess, os.system no). clone3 returns ENOSYS (its flags live in
   memory seccomp cannot read), so glibc falls back to clone, which we can check.
 - No socket() of any family (AF_UNIX included: a same-uid socket could be reached),
-  nor any other socket call: the job's one channel is an fd it inherits, used with
-  read/write/select.
+  nor any other socket call but shutdown() of fd 3: the job's one channel is an fd it
+  inherits, used with read/write/select, and shut for writing when the job is done.
 - Not listed, so killed, among others: ptrace, process_vm_readv/writev, pidfd_*,
   kcmp, mount/umount2/pivot_root/chroot/unshare/setns and the new mount API, bpf,
   io_uring_*, keyctl/add_key/request_key, kexec_*, perf_event_open, userfaultfd,
@@ -82,6 +82,7 @@ PRCTLS = (
     syscalls.PR_GET_DUMPABLE, syscalls.PR_SET_NAME, syscalls.PR_GET_NAME, syscalls.PR_GET_SECCOMP,
     syscalls.PR_CAPBSET_READ, syscalls.PR_GET_NO_NEW_PRIVS,
 )
+CHANNEL_FD = 3  # the job's channel to the server (jail.RESULT_FD)
 NAMESPACE_FLAGS = (syscalls.CLONE_NEWNS | syscalls.CLONE_NEWCGROUP | syscalls.CLONE_NEWUTS | syscalls.CLONE_NEWIPC
                    | syscalls.CLONE_NEWUSER | syscalls.CLONE_NEWPID | syscalls.CLONE_NEWNET)
 
@@ -116,6 +117,8 @@ def build(pfc=False):
         _add(seccomp, flt, seccomp.ALLOW, "prctl", seccomp.Arg(0, seccomp.EQ, option))
     # getrlimit/setrlimit of this process only (pid 0); raising a hard limit still fails.
     _add(seccomp, flt, seccomp.ALLOW, "prlimit64", seccomp.Arg(0, seccomp.EQ, 0))
+    # The end of the job's output (jail._end_output): its channel, fd 3, and nothing else.
+    _add(seccomp, flt, seccomp.ALLOW, "shutdown", seccomp.Arg(0, seccomp.EQ, CHANNEL_FD))
     return _export(flt, pfc)
 
 

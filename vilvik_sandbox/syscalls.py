@@ -98,6 +98,12 @@ def sethostname(name):
     _check(libc.sethostname(raw, len(raw)), "sethostname")
 
 
+def shutdown_write(fd):
+    """shutdown(fd, SHUT_WR) on a socket given by its descriptor alone (socket.socket(fileno=) would
+    query it with calls a confined job may not make)."""
+    _check(libc.shutdown(fd, 1), "shutdown")
+
+
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
     return _check(libc.prctl(option, arg2, arg3, arg4, arg5), f"prctl({option})")
 

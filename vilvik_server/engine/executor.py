@@ -217,12 +217,13 @@ class Executor:
                 self._store(row, job.Outcome(Status.FAILED, {
                     "code": "internal_error", "message": "the parent's saved state is gone"}))
                 return True
+        # Stored as soon as it is decided: for a run that reported its result, while its processes
+        # are still being torn down (the slot is freed only once they are gone).
         outcome = job.execute(
             self.zygote, submission_id, spec,
             {"cpu_seconds": limits["cpu_seconds"], "memory_bytes": limits["memory_mb"] << 20},
             slot=slot, wall_seconds=limits["wall_seconds"], max_output_bytes=self.settings["MAX_RESULT_BYTES"],
-            on_progress=self._progress_writer(submission_id), stop=stop)
-        self._store(row, outcome)
+            on_progress=self._progress_writer(submission_id), stop=stop, on_outcome=lambda ended: self._store(row, ended))
         return outcome.reaped
 
     def _resume_point(self, parent_id):

@@ -72,12 +72,18 @@ class _Killed(Exception):
 
 
 def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_bytes, on_progress=None,
-            stop=None, stop_poll=0.2):
+            stop=None, stop_poll=0.2, on_outcome=None):
     """Run one job in the sandbox and return its outcome (never raises for the job's faults).
 
     Whatever happens while the job's output is read or judged, the job is killed and its
     exit report heard before this returns: `Outcome.reaped` is False only when the zygote,
     still alive, never reported the job's end (then its slot must not be used again).
+
+    `on_outcome(outcome)`, if given, is called once with the outcome as soon as it is decided:
+    for a run that wrote its final report and closed its output, that is before its processes
+    are gone (its CPU time is then read from the kernel, see _Ending.payload_usage), so the
+    caller can store it while they are torn down; otherwise once the job's end is heard. What
+    it raises is raised again once the job has ended.
     """
     stop = stop or Stop()
     started = time.monotonic()
@@ -105,32 +111,69 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
             theirs.close()
     except ZygoteUnavailable as exc:
         ours.close()
-        return _unavailable(exc)
+        outcome = _unavailable(exc)
+        if on_outcome is not None:
+            on_outcome(outcome)
+        return outcome
     # The output is read at once: the zygote's answer (the keeper's pid and its report) is needed
     # only for the job's end, and a job the zygote could not start closes its output at once.
     reading = _Reading(spec["params"], on_progress)
-    kill_error = None
+    kill_error, ending, usage = None, None, None
     try:
-        max_line = report.max_line_bytes(spec["params"], max_output_bytes)
-        _read_until_closed(ours, reading, deadline, max_line, max_output_bytes, stop, stop_poll, wall_seconds)
-    except _Killed as killed:
-        kill_error = killed.error
-    except Exception:  # noqa: B902 - our own fault; the job still ends before its slot is freed
-        log.exception("job %s: reading its output failed", job_id)
-        kill_error = {"code": "internal_error", "message": "the server failed while reading this run's output"}
+        try:
+            max_line = report.max_line_bytes(spec["params"], max_output_bytes)
+            _read_until_closed(ours, reading, deadline, max_line, max_output_bytes, stop, stop_poll, wall_seconds)
+        except _Killed as killed:
+            kill_error = killed.error
+        except Exception:  # noqa: B902 - our own fault; the job still ends before its slot is freed
+            log.exception("job %s: reading its output failed", job_id)
+            kill_error = {"code": "internal_error", "message": "the server failed while reading this run's output"}
+        try:
+            spawned = spawning.wait()
+        except ZygoteUnavailable as exc:
+            outcome = _unavailable(exc)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            return outcome
+        ending = _Ending(zygote, job_id, spawned.report_fd)
+        if on_outcome is not None and kill_error is None and stop.reason is None and reading.final is not None:
+            # Its output ended after its final report: the payload waits for us to close its
+            # channel (jail.END_OF_OUTPUT_WAIT at most), so its usage is read while it is there.
+            usage = ending.payload_usage()
     finally:
         ours.close()
+    early, failure = None, None
     try:
-        spawned = spawning.wait()
-    except ZygoteUnavailable as exc:
-        return _unavailable(exc)
-    ending = _Ending(zygote, job_id, spawned.report_fd)
-    try:
+        if usage is not None:
+            # Decided by its final report; what its process does from here (it is killed if it
+            # has not gone within EXIT_GRACE) cannot change that, nor is it charged.
+            cpu_seconds, peak_memory_bytes = usage
+            early = _outcome(reading, {"op": "exited", "exit_code": 0, "signal": None, "cpu_seconds": cpu_seconds,
+                                       "peak_memory_bytes": peak_memory_bytes}, None, stop, limits, started)
+            try:
+                on_outcome(early)
+            except BaseException as exc:  # noqa: B902 - raised again once the job has ended
+                failure = exc
+            deadline = min(deadline, time.monotonic() + EXIT_GRACE)
         exit_report, timed_out = _end(zygote, ending, deadline, kill_now=kill_error is not None)
     finally:
         ending.close()
+    if early is not None:
+        _log_after_report(job_id, exit_report)
+        early.reaped = exit_report.get("op") == "exited" or not zygote.alive
+        if failure is not None:
+            raise failure
+        return early
     if timed_out and kill_error is None:
         kill_error = _timeout_error(wall_seconds)
+    outcome = _outcome(reading, exit_report, kill_error, stop, limits, started)
+    outcome.reaped = exit_report.get("op") == "exited" or not zygote.alive
+    if on_outcome is not None:
+        on_outcome(outcome)
+    return outcome
+
+
+def _outcome(reading, exit_report, kill_error, stop, limits, started):
     usage = {"wall_seconds": round(time.monotonic() - started, 3)}
     if exit_report.get("op") == "exited":
         usage["cpu_seconds"] = round(max(0.0, float(exit_report["cpu_seconds"]) - reading.setup_cpu_seconds), 3)
@@ -139,8 +182,16 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
     outcome.usage = usage
     outcome.sandbox = reading.layers
     outcome.progress = reading.progress
-    outcome.reaped = exit_report.get("op") == "exited" or not zygote.alive
     return outcome
+
+
+def _log_after_report(job_id, exit_report):
+    """A run decided by its final report that then ended badly: the operator hears of it."""
+    signum = _payload_signal(exit_report) if exit_report.get("op") == "exited" else None
+    if exit_report.get("op") != "exited":
+        log.warning("job %s: its end was not heard after its final report", job_id)
+    elif signum is not None:
+        log.warning("job %s: killed by signal %d after its final report (its outcome stands)", job_id, signum)
 
 
 def _unavailable(exc):
@@ -172,40 +223,91 @@ def _end(zygote, ending, deadline, kill_now):
 
 
 class _Ending:
-    """Where a job's end is heard: its keeper's report, written once it has reaped the payload
-    (nothing of the job runs any more), read here without a hop through the zygote; or, if the
-    keeper died before it could report (its report's read end then closes empty), the zygote's
-    word once it has reaped the keeper. The keeper runs no job code: its line is trusted, and
-    still checked."""
+    """Where a job's end is heard: its keeper's report, read here without a hop through the zygote;
+    or, if the keeper died before it could report (the report's read end then closes without its
+    end line), the zygote's word once it has reaped the keeper.
+
+    The keeper writes two JSON lines: {"payload_pid"} once it has forked the payload, and
+    {"exit_code", "cpu_seconds", "peak_memory_bytes"} once it has reaped it (nothing of the job
+    runs any more). The keeper runs no job code: its lines are trusted, and still checked.
+    """
 
     MAX_REPORT_BYTES = 4096
 
     def __init__(self, zygote, job_id, report_fd):
         self.zygote, self.job_id, self.fd = zygote, job_id, report_fd
         self.data = b""
+        self.payload_pid = None
+        self.end = None
 
     def wait(self, timeout):
         """The exit report, as the zygote's "exited" message has it, or None after `timeout` seconds."""
         give_up = time.monotonic() + timeout
-        while self.fd is not None:
-            poll = select.poll()
-            poll.register(self.fd, select.POLLIN)
-            if not poll.poll(max(0.0, give_up - time.monotonic()) * 1000):
-                return None
-            try:
-                chunk = os.read(self.fd, self.MAX_REPORT_BYTES)
-            except OSError:
-                chunk = b""
-            self.data += chunk
-            if chunk and b"\n" not in self.data and len(self.data) < self.MAX_REPORT_BYTES:
-                continue
-            self.close()
-            exit_report = _keepers_report(self.data)
-            if exit_report is not None:
-                self.zygote.forget(self.job_id)  # its "exited", when it reaps the keeper, is not needed
-                return exit_report
-            log.warning("job %s: its keeper ended without a report; the zygote's word on it is awaited", self.job_id)
+        while self.end is None and self.fd is not None:
+            if not self._read(max(0.0, give_up - time.monotonic())) and self.fd is not None:
+                return None  # nothing yet
+        if self.end is not None:
+            self.zygote.forget(self.job_id)  # its "exited", when it reaps the keeper, is not needed
+            return self.end
+        log.warning("job %s: its keeper ended without a report; the zygote's word on it is awaited", self.job_id)
         return self.zygote.wait_exit(self.job_id, max(0.0, give_up - time.monotonic()))
+
+    def payload_usage(self):
+        """The payload's CPU seconds and peak memory now, from the kernel; None if they cannot be read
+        (no pid reported, or the payload already reaped: then its keeper's report is the word).
+
+        The pid cannot name another process: the payload is the keeper's child, and the keeper
+        writes its end line (read first, below) as soon as it has reaped it.
+        """
+        while self.payload_pid is None and self.fd is not None and self._read(0.01):
+            pass
+        if self.payload_pid is None:
+            return None
+        try:
+            cpu_seconds = time.clock_gettime(_process_cpu_clock(self.payload_pid))
+            with open(f"/proc/{self.payload_pid}/status", "rb") as status:
+                peak = next((line for line in status if line.startswith(b"VmHWM:")), None)
+        except OSError:
+            return None
+        while self.fd is not None and self._read(0):
+            pass
+        if self.end is not None or peak is None:
+            return None  # reaped meanwhile (or its memory already gone): the keeper's report is the word
+        return cpu_seconds, int(peak.split()[1]) * 1024
+
+    def _read(self, timeout):
+        """Read what the keeper wrote, within `timeout`; False if nothing came (or the report closed)."""
+        poll = select.poll()
+        poll.register(self.fd, select.POLLIN)
+        if not poll.poll(timeout * 1000):
+            return False
+        try:
+            chunk = os.read(self.fd, self.MAX_REPORT_BYTES)
+        except OSError:
+            chunk = b""
+        self.data += chunk
+        while b"\n" in self.data:
+            line, self.data = self.data.split(b"\n", 1)
+            self._take(line)
+        if not chunk or len(self.data) >= self.MAX_REPORT_BYTES:
+            self.close()
+            return False
+        return True
+
+    def _take(self, line):
+        try:
+            message = json.loads(line)
+            if self.payload_pid is None and "payload_pid" in message:
+                pid = message["payload_pid"]
+                if type(pid) is int and pid > 1:
+                    self.payload_pid = pid
+                return
+        except (ValueError, TypeError):
+            return
+        if self.end is None:
+            self.end = _keepers_report(message)
+            if self.end is not None:
+                self.close()
 
     def close(self):
         if self.fd is not None:
@@ -213,10 +315,15 @@ class _Ending:
             self.fd = None
 
 
-def _keepers_report(data):
-    """The keeper's line ({"exit_code", "cpu_seconds", "peak_memory_bytes"}) as an exit report, or None."""
+def _process_cpu_clock(pid):
+    """The clock id of a process's CPU time (its threads' run time in all), as clock_getcpuclockid() makes it."""
+    cpuclock_sched = 2
+    return (~pid << 3) | cpuclock_sched
+
+
+def _keepers_report(end):
+    """The keeper's end line ({"exit_code", "cpu_seconds", "peak_memory_bytes"}) as an exit report, or None."""
     try:
-        end = json.loads(data)
         exit_code = int(end["exit_code"])
         cpu_seconds, peak_memory_bytes = float(end["cpu_seconds"]), int(end["peak_memory_bytes"])
     except (ValueError, TypeError, KeyError):
