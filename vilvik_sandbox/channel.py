@@ -10,6 +10,8 @@ import math
 import socket
 import struct
 
+import orjson
+
 MAX_CONTROL_MESSAGE = 8 * 1024 * 1024
 MAX_SPEC_BYTES = 96 * 1024 * 1024  # a job's parameters, source and a continuation's population
 _HEADER = struct.Struct(">I")
@@ -143,7 +145,13 @@ class LineWriter:
     def write(self, message):
         import os
 
-        data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        try:
+            # orjson writes a run's result (mostly floats) about ten times as fast as json. The
+            # messages are jsonable() data (non-finite floats are strings by then); what orjson
+            # refuses (a lone surrogate in the logs, an integer beyond 64 bits) goes through json.
+            data = orjson.dumps(message) + b"\n"
+        except TypeError:
+            data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         view = memoryview(data)
         while view:
             written = os.write(self.fd, view)
