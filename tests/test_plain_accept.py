@@ -213,6 +213,7 @@ def test_with_metrics_on_every_accept_goes_through_flask_and_is_counted(tmp_path
 ], ids=["ended", "ran out", "no wait", "no seat"])
 def test_prefer_wait_is_answered_beneath_flask_as_flask_answers_it(tmp_path, monkeypatch, prefer, ends, waits):
     from vilvik_server.engine import job
+    from vilvik_server.store import submissions as submission_store
 
     app = app_with(tmp_path, monkeypatch, SANDBOX_ALLOW_DEGRADED=True, MAX_WAITS_PER_ACCOUNT=waits)
     executor = app.extensions["vilvik"].executor
@@ -222,7 +223,7 @@ def test_prefer_wait_is_answered_beneath_flask_as_flask_answers_it(tmp_path, mon
             assert row["id"] == submission_id
             executor._store(row, job.Outcome("failed", {"code": "fitness_error", "message": "boom"},
                                              usage={"cpu_seconds": 0.01, "wall_seconds": 0.02}))
-            return True
+            return submission_store.get_any(executor.db.connection(), submission_id)
         monkeypatch.setattr(executor, "wait_terminal", wait_terminal)
     owner = Account(app, "owner@example.com")
     seen = flask_seen(app)

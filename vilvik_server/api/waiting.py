@@ -34,8 +34,7 @@ def wait_for_end(services, row, wait):
     if ticket is None:
         return False, None
     with ticket:
-        services.executor.wait_terminal(row["id"], wait)
-    return True, submission_store.get(services.db.connection(), row["account_id"], row["id"])
+        return True, services.executor.wait_terminal(row["id"], wait)
 
 
 def answer_after(accepted, final, public_url):

@@ -103,7 +103,9 @@ class Executor:
         return True
 
     def wait_terminal(self, submission_id, timeout):
-        """Wait (holding no seat) until the submission ends, here or in another process, or `timeout` passes."""
+        """Wait (holding no seat) until the submission ends, here or in another process, or `timeout` passes.
+
+        Returns its row as last read: ended, unless the time ran out (None if it is gone)."""
         with self._waiters_lock:
             event = self._waiters.setdefault(submission_id, threading.Event())
         try:
@@ -111,10 +113,10 @@ class Executor:
             while True:
                 row = submission_store.get_any(self.db.connection(), submission_id)
                 if row is None or row["status"] in submission_store.TERMINAL:
-                    return True
+                    return row
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return False
+                    return row
                 # Woken at once when it ends here; another process's ending is seen by polling.
                 if event.wait(min(remaining, TERMINAL_POLL)):
                     event.clear()
