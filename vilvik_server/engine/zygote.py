@@ -43,8 +43,8 @@ class _Pending:
 @dataclass(frozen=True)
 class Spawned:
     """A job the zygote started: its keeper's pid (also its process group), and the read end of
-    the keeper's report (one JSON line once it has reaped the payload: see vilvik_sandbox.jail),
-    now the caller's to read and close; None if the zygote sent none."""
+    the keeper's report (the payload's pid, then the job's end once it has reaped the payload:
+    see vilvik_sandbox.jail), now the caller's to read and close; None if the zygote sent none."""
 
     pid: int
     report_fd: int | None
