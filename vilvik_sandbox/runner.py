@@ -152,9 +152,13 @@ def _reseed_numpys_global_generator():
     function calling numpy.random.random() unseeded would draw the same numbers in every job,
     anyone's. (Python's `random` reseeds itself in every fork; a run's own PyGAD generators
     come from its random_seed, or from fresh entropy without one.)"""
+    import os
+
     import numpy
 
-    numpy.random.seed()
+    # 128 bits from the OS, as seed() without an argument takes them, but given as four words:
+    # seed() expands its entropy to 624 words first (0.14-0.24 ms), this costs about 0.01 ms.
+    numpy.random.seed(numpy.frombuffer(os.urandom(16), dtype=numpy.uint32))
 
 
 def _switch_off_networking():
