@@ -256,8 +256,10 @@ class _Ending:
         """The payload's CPU seconds and peak memory now, from the kernel; None if they cannot be read
         (no pid reported, or the payload already reaped: then its keeper's report is the word).
 
-        The pid cannot name another process: the payload is the keeper's child, and the keeper
-        writes its end line (read first, below) as soon as it has reaped it.
+        The payload is still there when this runs (it waits for us to close its channel), and the
+        sample is dropped if the keeper's end line, written as soon as it has reaped the payload,
+        is there after it: only a pid reused within the microseconds between that reaping and
+        that write could escape the check.
         """
         while self.payload_pid is None and self.fd is not None and self._read(0.01):
             pass
