@@ -139,7 +139,10 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
         if on_outcome is not None and kill_error is None and stop.reason is None and reading.final is not None:
             # Its output ended after its final report: the payload waits for us to close its
             # channel (jail.END_OF_OUTPUT_WAIT at most), so its usage is read while it is there.
-            usage = ending.payload_usage()
+            try:
+                usage = ending.payload_usage()
+            except Exception:  # noqa: B902 - our own fault: the keeper's report decides instead
+                log.exception("job %s: reading its usage from the kernel failed", job_id)
     finally:
         ours.close()
     early, failure = None, None
