@@ -46,7 +46,7 @@ import socket
 import sys
 import time
 
-from . import channel, filesystem, landlock, namespaces, privileges, seccomp_filter, syscalls
+from . import channel, filesystem, landlock, namespaces, privileges, processes, seccomp_filter, syscalls
 
 KEEPER_FAILED = 70
 RESULT_FD = 3
@@ -295,11 +295,7 @@ def _end_output():
     """
     try:
         syscalls.shutdown_write(RESULT_FD)
-        give_up = time.monotonic() + END_OF_OUTPUT_WAIT
-        while (remaining := give_up - time.monotonic()) > 0:
-            readable, _, _ = select.select([RESULT_FD], [], [], remaining)
-            if not readable or not os.read(RESULT_FD, 64):
-                return
+        processes.read_all(RESULT_FD, time.monotonic() + END_OF_OUTPUT_WAIT)  # until the server's end closes
     except OSError:
         pass
 
