@@ -111,10 +111,7 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
             theirs.close()
     except ZygoteUnavailable as exc:
         ours.close()
-        outcome = _unavailable(exc)
-        if on_outcome is not None:
-            on_outcome(outcome)
-        return outcome
+        return _settled(_unavailable(exc), on_outcome)
     # The output is read at once: the zygote's answer (the keeper's pid and its report) is needed
     # only for the job's end, and a job the zygote could not start closes its output at once.
     reading = _Reading(spec["params"], on_progress)
@@ -131,10 +128,7 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
         try:
             spawned = spawning.wait()
         except ZygoteUnavailable as exc:
-            outcome = _unavailable(exc)
-            if on_outcome is not None:
-                on_outcome(outcome)
-            return outcome
+            return _settled(_unavailable(exc), on_outcome)
         ending = _Ending(zygote, job_id, spawned.report_fd)
         if on_outcome is not None and kill_error is None and stop.reason is None and reading.final is not None:
             # Its output ended after its final report: the payload waits for us to close its
@@ -151,8 +145,7 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
             # Decided by its final report; what its process does from here (it is killed if it
             # has not gone within EXIT_GRACE) cannot change that, nor is it charged.
             cpu_seconds, peak_memory_bytes = usage
-            early = _outcome(reading, {"op": "exited", "exit_code": 0, "signal": None, "cpu_seconds": cpu_seconds,
-                                       "peak_memory_bytes": peak_memory_bytes}, None, stop, limits, started)
+            early = _outcome(reading, _exited(0, cpu_seconds, peak_memory_bytes), None, stop, limits, started)
             try:
                 on_outcome(early)
             except BaseException as exc:  # noqa: B902 - raised again once the job has ended
@@ -171,6 +164,11 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
         kill_error = _timeout_error(wall_seconds)
     outcome = _outcome(reading, exit_report, kill_error, stop, limits, started)
     outcome.reaped = exit_report.get("op") == "exited" or not zygote.alive
+    return _settled(outcome, on_outcome)
+
+
+def _settled(outcome, on_outcome):
+    """The outcome, handed to `on_outcome` first when there is one."""
     if on_outcome is not None:
         on_outcome(outcome)
     return outcome
@@ -335,6 +333,11 @@ def _keepers_report(end):
         return None
     if not (0 <= exit_code <= 255 and math.isfinite(cpu_seconds) and cpu_seconds >= 0 and peak_memory_bytes >= 0):
         return None
+    return _exited(exit_code, cpu_seconds, peak_memory_bytes)
+
+
+def _exited(exit_code, cpu_seconds, peak_memory_bytes):
+    """An exit report as the zygote's "exited" message has it, for a payload that ended without a signal."""
     return {"op": "exited", "exit_code": exit_code, "signal": None, "cpu_seconds": cpu_seconds,
             "peak_memory_bytes": peak_memory_bytes}
 
