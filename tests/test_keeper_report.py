@@ -25,6 +25,7 @@ def slot():
 
 # For a keeper from jail.prepare_keeper: its job (7 CPU seconds, 300 MiB) and a result channel;
 # returns all the job wrote there and the keeper's report (its end line) once the job has ended.
+# open_fds(), for a job inside the jail, lists the descriptors it holds.
 HAND_JOB = """
 def hand_job(control):
     ours, theirs = socket.socketpair()
@@ -39,6 +40,16 @@ def hand_job(control):
     pid_line, end_line = report.splitlines()
     assert json.loads(pid_line)["payload_pid"] > 1, pid_line
     return output, end_line
+
+def open_fds():
+    fds = []
+    for candidate in range(64):
+        try:
+            os.fstat(candidate)
+            fds.append(candidate)
+        except OSError:
+            pass
+    return fds
 """
 
 
@@ -78,14 +89,7 @@ def test_a_keeper_prepared_ahead_confines_its_payload_with_the_limits_it_is_give
     result = run_probed(f"""
         import resource
         def job(fd):
-            fds = []
-            for candidate in range(64):
-                try:
-                    os.fstat(candidate)
-                    fds.append(candidate)
-                except OSError:
-                    pass
-            os.write(fd, json.dumps({{"cpu": resource.getrlimit(resource.RLIMIT_CPU), "fds": fds,
+            os.write(fd, json.dumps({{"cpu": resource.getrlimit(resource.RLIMIT_CPU), "fds": open_fds(),
                                       "uid": os.getuid(), "pid": os.getpid(), "cwd": os.getcwd(),
                                       "env": sorted(os.environ)}}).encode() + b"\\n")
             return 0
@@ -217,15 +221,8 @@ def test_the_real_warm_up_leaves_the_job_no_descriptor_and_none_of_its_fitness_s
         import linecache
         from vilvik_sandbox import runner
         def job(fd):
-            fds = []
-            for candidate in range(64):
-                try:
-                    os.fstat(candidate)
-                    fds.append(candidate)
-                except OSError:
-                    pass
-            os.write(fd, json.dumps({{"fds": fds, "cached": runner.FITNESS_FILENAME in linecache.cache}}).encode()
-                     + b"\\n")
+            os.write(fd, json.dumps({{"fds": open_fds(), "cached": runner.FITNESS_FILENAME in linecache.cache}})
+                     .encode() + b"\\n")
             return 0
         pid, control = jail.prepare_keeper(confinement, job, slot={slot()}, warm_up=runner.warm_up)
         output, report = hand_job(control)
