@@ -60,6 +60,7 @@ class StatusReads:
         data = f"{self.dumps(represent.submission(row, self.services.settings['PUBLIC_URL']))}\n".encode()
         return beneath_flask.answer(environ, "GET", environ["PATH_INFO"], 200, started, admitted, data), data
 
+
 def init_app(app):
     app.wsgi_app = StatusReads(app)
 
