@@ -137,13 +137,16 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
                 usage = ending.payload_usage()
             except Exception:  # noqa: B902 - our own fault: the keeper's report decides instead
                 log.exception("job %s: reading its usage from the kernel failed", job_id)
+            if usage is not None:
+                # Its CPU time is read: nothing it does from here is charged, so it does nothing more.
+                ending.kill_payload()
     finally:
         ours.close()
     early, failure = None, None
     try:
         if usage is not None:
-            # Decided by its final report; what its process does from here (it is killed if it
-            # has not gone within EXIT_GRACE) cannot change that, nor is it charged.
+            # Decided by its final report; what its process does from here (it was killed as its
+            # usage was read) cannot change that, nor is it charged.
             cpu_seconds, peak_memory_bytes = usage
             early = _outcome(reading, _exited(0, cpu_seconds, peak_memory_bytes), None, stop, limits, started)
             try:
@@ -191,7 +194,7 @@ def _log_after_report(job_id, exit_report):
     signum = _payload_signal(exit_report) if exit_report.get("op") == "exited" else None
     if exit_report.get("op") != "exited":
         log.warning("job %s: its end was not heard after its final report", job_id)
-    elif signum is not None:
+    elif signum is not None and signum != signal.SIGKILL:  # (SIGKILL is ours: _Ending.kill_payload)
         log.warning("job %s: killed by signal %d after its final report (its outcome stands)", job_id, signum)
 
 
@@ -239,6 +242,7 @@ class _Ending:
         self.zygote, self.job_id, self.fd = zygote, job_id, report_fd
         self.data = b""
         self.payload_pid = None
+        self.payload_fd = None  # a pidfd of the payload, once its usage was read (kill_payload)
         self.end = None
 
     def wait(self, timeout):
@@ -261,22 +265,47 @@ class _Ending:
         sample is dropped if the keeper's end line, written as soon as it has reaped the payload,
         is there after it: only a pid reused within the microseconds between that reaping and
         that write could escape the check.
+
+        A sample is given only with a pidfd of the payload held (opened before the sample, so it
+        names the same process), for kill_payload(): the CPU the job uses after this is never
+        charged, so it must not be able to go on. Without a pidfd (a kernel before 5.3, a
+        seccomp profile that refuses it) there is no sample: the keeper's report, which counts
+        every second the payload ran, is the word.
         """
         while self.payload_pid is None and self.fd is not None and self._read(0.01):
             pass
         if self.payload_pid is None:
             return None
         try:
+            payload_fd = os.pidfd_open(self.payload_pid)
+        except OSError:
+            return None
+        try:
             cpu_seconds = time.clock_gettime(_process_cpu_clock(self.payload_pid))
             with open(f"/proc/{self.payload_pid}/status", "rb") as status:
                 peak = next((line for line in status if line.startswith(b"VmHWM:")), None)
-        except OSError:
-            return None
-        while self.fd is not None and self._read(0):
-            pass
+            while self.fd is not None and self._read(0):
+                pass
+        except BaseException as exc:  # noqa: B902 - the pidfd is not kept; OSError: no sample
+            os.close(payload_fd)
+            if isinstance(exc, OSError):
+                return None
+            raise
         if self.end is not None or peak is None:
+            os.close(payload_fd)
             return None  # reaped meanwhile (or its memory already gone): the keeper's report is the word
+        self.payload_fd = payload_fd
         return cpu_seconds, int(peak.split()[1]) * 1024
+
+    def kill_payload(self):
+        """SIGKILL the payload whose usage payload_usage() read (through its pidfd: never another process)."""
+        if self.payload_fd is not None:
+            try:
+                signal.pidfd_send_signal(self.payload_fd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # gone already
+            except OSError:  # then it is killed EXIT_GRACE after its final report, as a job that lingers
+                log.exception("job %s: could not kill its payload after its final report", self.job_id)
 
     def _read(self, timeout):
         """Read what the keeper wrote, within `timeout`; False if nothing came (or the report closed)."""
@@ -316,6 +345,9 @@ class _Ending:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self.payload_fd is not None:
+            os.close(self.payload_fd)
+            self.payload_fd = None
 
 
 def _process_cpu_clock(pid):
