@@ -28,6 +28,11 @@ EXIT_GRACE = 0.2  # seconds past its deadline a job that closed its output has t
 REAP_TIMEOUT = 30  # seconds to hear the zygote reap a job it was told to kill
 SPEC_SEND_TIMEOUT = 30  # seconds for a job to read its spec (it does so before anything else)
 CANCEL_GRACE = 0.7  # seconds a cancelled run has to stop at a generation boundary before it is killed
+# Report lines a run may send: LINES_AT_ONCE, and LINES_PER_SECOND more for every second since its
+# output was first read. The runner writes one progress line per PROGRESS_INTERVAL (0.1 s) at most,
+# and one final line; each line costs us a JSON parse and its checks, a job a few bytes of a write.
+LINES_AT_ONCE = 10
+LINES_PER_SECOND = 20
 
 
 @dataclass
@@ -388,6 +393,8 @@ class _Reading:
         self.setup_cpu_seconds = 0.0  # the jail's, before the job's code ran: not the job's to pay
         self.final = None  # a FinalReport
         self.progress = None
+        self.started = time.monotonic()
+        self.lines = 0  # after the hello
 
     def take(self, line):
         if self.layers is None:
@@ -395,6 +402,10 @@ class _Reading:
             return
         if self.final:
             raise _Killed(_invalid_report("a line after the final report"))
+        self.lines += 1
+        elapsed = time.monotonic() - self.started
+        if self.lines > LINES_AT_ONCE + LINES_PER_SECOND * elapsed:
+            raise _Killed(_invalid_report(f"more report lines than a run writes ({self.lines} in {elapsed:.1f} s)"))
         try:
             message = report.parse_line(line)
             if message["type"] == "progress":
