@@ -56,6 +56,18 @@ def test_grant_credits_refuses_a_bad_amount(tmp_path, amount):
     assert done.returncode == 2
 
 
+def test_credits_stop_at_a_ceiling_instead_of_overflowing_the_database(tmp_path):
+    done = run(tmp_path, "create-account", "ada@example.com", "--credits", "1e20", check=False)
+    assert done.returncode == 2 and "at most 1000000000000 credits" in done.stderr and "Traceback" not in done.stderr
+    run(tmp_path, "create-account", "ada@example.com", "--credits", "600000000000")
+    done = run(tmp_path, "grant-credits", "ada@example.com", "1e20", check=False)
+    assert done.returncode == 2 and "at most 1000000000000 credits" in done.stderr and "Traceback" not in done.stderr
+    done = run(tmp_path, "grant-credits", "ada@example.com", "600000000000", check=False)
+    assert done.returncode == 2 and "holds 600000000000.0 already" in done.stderr
+    granted = json.loads(run(tmp_path, "grant-credits", "ada@example.com", "400000000000").stdout)
+    assert granted["balance"] == 1e12
+
+
 def test_commands_name_a_missing_account(tmp_path):
     done = run(tmp_path, "grant-credits", "nobody@example.com", "5", check=False)
     assert done.returncode == 2 and "nobody@example.com" in done.stderr

@@ -237,6 +237,13 @@ def test_prefer_wait_answers_202_when_the_run_takes_longer(api_user):
     api_user.post(f"/submissions/{response.json()['id']}/cancel")
 
 
+def test_a_run_too_short_for_a_progress_write_still_says_when_its_progress_was_recorded(api_user):
+    submission = api_user.run(QUICK, num_generations=3, sol_per_pop=4)  # ends before the first throttled write
+    assert submission["status"] == "succeeded" and submission["progress"]["generations_completed"] == 3
+    assert submission["progress"]["updated_at"] is not None
+    assert submission["started_at"] <= submission["progress"]["updated_at"] <= submission["finished_at"]
+
+
 def test_the_event_stream_sends_progress_then_one_status_and_ends(api_user):
     accepted = api_user.submit(SLOW, num_generations=60, sol_per_pop=4)
     response = api_user.session.get(api_user.server.api + f"/submissions/{accepted['id']}/events",

@@ -158,7 +158,7 @@ def cmd_create_key(args):
 
 
 def cmd_grant_credits(args):
-    from .money import micros_to_credits
+    from .money import MAX_BALANCE_MICROS, MICROS, micros_to_credits
     from .store import accounts
 
     micros = _amount(args.amount)
@@ -167,6 +167,10 @@ def cmd_grant_credits(args):
     db = _app().extensions["vilvik"].db
     with db.transaction() as conn:
         account = _account(conn, args.email)
+        held = account["available_micros"] + account["reserved_micros"]
+        if held + micros > MAX_BALANCE_MICROS:
+            raise CommandError(f"an account holds at most {MAX_BALANCE_MICROS // MICROS} credits;"
+                               f" {args.email} holds {micros_to_credits(held)} already")
         available = accounts.add_to_balance(conn, account["id"], micros, "grant", note=args.note)
     print(json.dumps({"account_id": account["id"], "balance": micros_to_credits(available + account["reserved_micros"]),
                       "available": micros_to_credits(available)}))
@@ -185,7 +189,7 @@ def _account(conn, email):
 def _amount(text):
     from decimal import InvalidOperation
 
-    from .money import credits_to_micros
+    from .money import MAX_BALANCE_MICROS, MICROS, credits_to_micros
 
     try:
         micros = credits_to_micros(text)
@@ -193,6 +197,8 @@ def _amount(text):
         raise CommandError(f"not an amount of credits: {text!r}") from None
     if micros < 0:
         raise CommandError("the amount must not be negative")
+    if micros > MAX_BALANCE_MICROS:
+        raise CommandError(f"an account holds at most {MAX_BALANCE_MICROS // MICROS} credits; {text} is more")
     return micros
 
 

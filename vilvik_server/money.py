@@ -2,6 +2,9 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 MICROS = 1_000_000
+# The most an account may hold (10^12 credits): far below SQLite's 64-bit integers, so
+# available + reserved can never overflow into a floating-point column value.
+MAX_BALANCE_MICROS = 10 ** 18
 
 
 def credits_to_micros(amount):

@@ -188,17 +188,20 @@ def finish(conn, submission_id, status, *, usage, error=None, logs=None, generat
     """Move a running submission (this `attempt` of it, if given) to a terminal status; False if it was not
     running. The run's stop reason, and the sandbox and versions that ran it (when given), are
     recorded in the same statement."""
+    finished = now()
     cursor = conn.execute(
         "UPDATE submissions SET status = ?, finished_at = ?, cpu_seconds = ?, wall_seconds = ?,"
         " peak_memory_bytes = ?, error = ?, logs = ?, owner = NULL, lease_until = NULL,"
         " generations_completed = coalesce(?, generations_completed), best_fitness = coalesce(?, best_fitness),"
-        " mean_fitness = coalesce(?, mean_fitness), stop_reason = ?, stop_criterion = ?,"
+        " mean_fitness = coalesce(?, mean_fitness), progress_updated_at = coalesce(?, progress_updated_at),"
+        " stop_reason = ?, stop_criterion = ?,"
         " sandbox = coalesce(?, sandbox), versions = coalesce(?, versions)"
         " WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)",
-        (status, now(), usage.get("cpu_seconds"), usage.get("wall_seconds"), usage.get("peak_memory_bytes"),
+        (status, finished, usage.get("cpu_seconds"), usage.get("wall_seconds"), usage.get("peak_memory_bytes"),
          json.dumps(error) if error else None, logs, generations_completed,
          json.dumps(best_fitness) if best_fitness is not None else None,
-         json.dumps(mean_fitness) if mean_fitness is not None else None, stop_reason, stop_criterion,
+         json.dumps(mean_fitness) if mean_fitness is not None else None,
+         finished if generations_completed is not None else None, stop_reason, stop_criterion,
          json.dumps(sandbox) if sandbox is not None else None, json.dumps(versions) if sandbox is not None else None,
          submission_id, attempt, attempt))
     return cursor.rowcount == 1
