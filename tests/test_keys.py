@@ -49,3 +49,17 @@ def test_a_key_records_when_it_was_last_used(client, owner):
     client.get("/api/v1/account", headers=owner.headers)
     listed = client.get("/api/v1/keys", headers=owner.headers).get_json()["data"]
     assert next(k for k in listed if k["id"] == owner.key_id)["last_used_at"] is not None
+
+
+def test_a_retried_key_creation_replays_the_key_but_never_stores_or_shows_its_secret_again(app, client, owner):
+    headers = dict(owner.headers, **{"Idempotency-Key": "make-ci-key"})
+    first = client.post("/api/v1/keys", json={"name": "ci"}, headers=headers)
+    assert first.status_code == 201
+    secret = first.get_json()["secret"]
+    again = client.post("/api/v1/keys", json={"name": "ci"}, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    replayed = again.get_json()
+    assert replayed["id"] == first.get_json()["id"] and "secret" not in replayed
+    assert [k["name"] for k in client.get("/api/v1/keys", headers=owner.headers).get_json()["data"]].count("ci") == 1
+    dump = "\n".join(app.extensions["vilvik"].db.connection().iterdump())
+    assert secret not in dump and secret[len(first.get_json()["prefix"]):] not in dump

@@ -24,8 +24,14 @@ REPLAYED_HEADERS = ("Location", "Preference-Applied")
 RETRYABLE = (409, 429)
 
 
-def idempotent(view):
-    """Decorate a POST view (inside require_scope, outside flask-smorest's decorators)."""
+def idempotent(view=None, *, withhold=()):
+    """Decorate a POST view (inside require_scope, outside flask-smorest's decorators).
+
+    `withhold` names top-level fields of a successful response that are shown once and
+    never stored (a new API key's secret): a replay answers without them.
+    """
+    if view is None:
+        return functools.partial(idempotent, withhold=withhold)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -57,10 +63,19 @@ def idempotent(view):
             else:
                 headers = {name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers}
                 idempotency_store.complete(conn, g.account_id, key, response.status_code,
-                                           response.get_data(as_text=True), headers)
+                                           _stored_body(response, withhold), headers)
         return response
     wrapper._vilvik_idempotent = True   # the OpenAPI document declares the header and its errors
     return wrapper
+
+
+def _stored_body(response, withhold):
+    body = response.get_data(as_text=True)
+    if not withhold or response.status_code >= 300:
+        return body
+    shown = json.loads(body)
+    return json.dumps({name: value for name, value in shown.items() if name not in withhold},
+                      separators=(",", ":"), sort_keys=True)
 
 
 def _fingerprint():

@@ -28,7 +28,7 @@ class Keys(MethodView):
 
     @operation("create_key", errors.InsufficientScope)
     @require_scope("keys:write")
-    @idempotent
+    @idempotent(withhold=("secret",))  # shown once, stored only as a hash: a replay answers without it
     @blp.arguments(KeyCreateSchema(), example=KEY_EXAMPLE)
     @blp.response(201, KeySchema)
     def post(self, data):
