@@ -1,6 +1,7 @@
 """A newcomer's first start: URLs that point at the server served, where to go, operator commands."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -86,6 +87,18 @@ def test_serve_help_explains_each_flag(tmp_path):
     text = run_command(tmp_path, "serve", "--help").stdout
     assert "address to listen on" in text
     assert "0 picks a free one" in text and "THREADS setting" in text and "PUBLIC_URL" in text
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_command(tmp_path, "serve", "--port", str(port), check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"vilvik-server: cannot listen on 127.0.0.1:{port}: the address is in use" in done.stderr
+    assert "--port" in done.stderr
 
 
 def test_list_accounts_revoke_key_and_set_password(tmp_path):

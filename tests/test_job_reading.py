@@ -47,8 +47,16 @@ def test_a_line_longer_than_its_cap_ends_the_run_before_the_output_cap():
 
 
 def test_output_beyond_the_total_cap_ends_the_run():
-    _, error, _ = _read([HELLO] + [b'{"type":"progress","generations_completed":0}\n'] * 5000, max_bytes=100_000)
+    line = b'{"type":"progress","generations_completed":0' + b" " * 30_000 + b'}\n'
+    _, error, _ = _read([HELLO] + [line] * 5, max_bytes=100_000)
     assert error["code"] == "invalid_report" and "more than 100000 bytes" in error["message"]
+
+
+def test_more_lines_than_the_runner_writes_end_the_run():
+    # The runner writes ten progress lines a second at most; a flood of small lines would cost
+    # the server a JSON parse each, for a few bytes of the job's.
+    _, error, _ = _read([HELLO] + [b'{"type":"progress","generations_completed":0}\n'] * 200)
+    assert error["code"] == "invalid_report" and "more report lines than a run writes" in error["message"]
 
 
 def test_reading_costs_linear_time_in_the_bytes_written():

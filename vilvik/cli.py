@@ -180,7 +180,8 @@ def main(argv=None):
         return _fail(args, UNREACHABLE, {"code": "connection_error", "message": exc.message})
     except VilvikError as exc:
         return _fail(args, USAGE, {"status": exc.status, "code": exc.code, "message": exc.message,
-                                   "details": exc.details, "request_id": exc.request_id})
+                                   "param": exc.param, "details": exc.details, "doc_url": exc.doc_url,
+                                   "request_id": exc.request_id})
     finally:
         client.close()
 

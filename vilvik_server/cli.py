@@ -1,5 +1,6 @@
 """The `vilvik-server` command: init, serve, worker, accounts, keys, credits, passwords, settings, backup."""
 import argparse
+import errno
 import json
 import logging
 import os
@@ -89,7 +90,11 @@ def cmd_serve(args):
     app = _app(start_executor=True)
     services = app.extensions["vilvik"]
     threads = args.threads or services.settings["THREADS"]
-    server = serving.make_server(app, args.host, args.port, threads, services.settings["MAX_BODY_BYTES"])
+    try:
+        server = serving.make_server(app, args.host, args.port, threads, services.settings["MAX_BODY_BYTES"])
+    except OSError as exc:
+        _stop_work(services)
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {_bind_problem(exc)}") from None
     base = public_url.follow_served_address(app, args.host, server.effective_port)
 
     def stop(signum, _frame):
@@ -109,13 +114,26 @@ def cmd_serve(args):
     finally:
         log.info("stopping: no new work; running jobs get %ss to finish", services.settings["SHUTDOWN_GRACE_SECONDS"])
         server.close()
-        from . import runs_jobs
-
-        if runs_jobs(services.settings):
-            services.executor.stop()
-        services.deliveries.stop()
+        _stop_work(services)
         log.info("stopped")
     return 0
+
+
+def _stop_work(services):
+    """Stop the executor and the webhook sender that `serve` started."""
+    from . import runs_jobs
+
+    if runs_jobs(services.settings):
+        services.executor.stop()
+    services.deliveries.stop()
+
+
+def _bind_problem(exc):
+    """Why `serve` could not listen, and what to do about it, in words."""
+    if exc.errno == errno.EADDRINUSE:
+        return ("the address is in use (is another server running there? pick another port: "
+                "--port N, or PORT=N scripts/run)")
+    return (exc.strerror or str(exc)).lower()
 
 
 def cmd_create_account(args):

@@ -6,7 +6,11 @@ Unicode), the job is killed and its end heard before its slot is reused; the run
 with `invalid_report` and pays for the CPU it used. The `hostile` fixture then checks
 that no process of a jail uid outlived its job.
 """
+import os
+import threading
 import time
+
+from conftest import jail_uids
 
 FORGE = """
 import json, os
@@ -102,3 +106,63 @@ def test_closing_the_channel_does_not_escape_the_wall_clock(hostile):
     submission = hostile.expect(source, "timeout", "wall-clock", limits={"cpu_seconds": 15, "wall_seconds": 3})
     assert time.monotonic() - started < 8
     assert submission["usage"]["wall_seconds"] < 4.5
+
+
+class _JailCpu:
+    """Watches the CPU time of this session's jail-uid processes from /proc, until none is left.
+
+    `seen` is the CPU (user + system, seconds) each process had last time it was seen: no more
+    than it used, and its whole life, set-up included, which is not charged to the job.
+    """
+
+    def __init__(self):
+        self.seen = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.done.set()
+        self.thread.join()
+
+    def _watch(self):
+        uids, tick = set(jail_uids()), os.sysconf("SC_CLK_TCK")
+        quiet_since = None
+        while True:
+            found = False
+            for name in os.listdir("/proc"):
+                try:
+                    if not name.isdigit() or os.stat(f"/proc/{name}").st_uid not in uids:
+                        continue
+                    with open(f"/proc/{name}/stat") as stat:
+                        fields = stat.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                found = True
+                self.seen[name] = (int(fields[11]) + int(fields[12])) / tick
+            if found:
+                quiet_since = None
+            elif self.done.is_set():
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > 0.5:
+                    return
+            time.sleep(0.002)
+
+
+def test_work_after_the_final_report_is_charged_or_stopped(hostile):
+    # The outcome is decided from the final report when the output ends, and the CPU time is read
+    # then. A job that replaces the exit that follows with a spin in four threads kept going,
+    # unread and unpaid, until the server killed it 0.4 s later: most of a second of CPU for
+    # a charge of 0.01 credits, as often as it liked.
+    source = ("import os, threading\ndef spin():\n    while True:\n        pass\n"
+              "def spin_on(code):\n    for _ in range(3):\n        threading.Thread(target=spin, daemon=True).start()\n"
+              "    spin()\nos._exit = spin_on\n"
+              "def fitness_func(ga, solution, idx):\n    return float(sum(solution))\n")
+    with _JailCpu() as watch:
+        submission = hostile.expect(source, None, limits=LONG)
+    used = sum(watch.seen.values())
+    # What the process used before the job's code (the jail, a spare's warm-up) is not charged: a few ms.
+    assert used <= submission["usage"]["cpu_seconds"] + 0.1, (used, submission["usage"])

@@ -113,6 +113,16 @@ def test_flood_the_result_channel(hostile):
     hostile.expect(source, "invalid_report", f"more than {MAX_RESULT_BYTES} bytes")
 
 
+def test_flood_of_small_report_lines(hostile):
+    # Each line costs the server a JSON parse and a check, a job a few bytes of one write: 15000
+    # progress lines (under the output cap) cost it a millisecond, and the server as much CPU as
+    # the whole run; MAX_RESULT_BYTES (32 MiB by default) of them cost the server four seconds of
+    # CPU for 0.05 credits. The runner writes at most ten progress lines a second.
+    source = ("import os\nline = b'{\"type\":\"progress\",\"generations_completed\":0}\\n'\n"
+              "os.write(3, line * 15000)\ndef fitness_func(ga, solution, idx):\n    return 1.0\n")
+    hostile.expect(source, "invalid_report", "more report lines than a run writes")
+
+
 def test_one_oversized_line(hostile):
     source = f"import os\nos.write(3, b'x' * {MAX_RESULT_BYTES + 4096})\ndef fitness_func(ga, solution, idx):\n" \
              "    return 1.0\n"

@@ -143,6 +143,19 @@ def test_api_errors_exit_2_with_the_code_and_fields(env, tmp_path, capsys):
     assert code == cli.USAGE and json.loads(err)["error"]["code"] == "not_found"
 
 
+def test_json_errors_carry_the_apis_param_and_doc_url(env, tmp_path, capsys):
+    path = tmp_path / "invalid.json"
+    path.write_text(json.dumps(dict(SMALL, num_parents_mating=50, fitness_func=SUM)))
+    code, out, err = run(capsys, "--json", "submit", str(path))
+    error = json.loads(err)["error"]
+    assert code == cli.USAGE and out == ""
+    assert error["code"] == "validation_error" and error["status"] == 422
+    assert error["param"] == "num_parents_mating"
+    assert error["details"]["fields"]["num_parents_mating"]
+    assert error["doc_url"].endswith("/docs/errors#validation_error")
+    assert error["request_id"].startswith("req_")
+
+
 def test_usage_errors_exit_2(env, tmp_path, capsys):
     assert run(capsys, "submit", str(tmp_path / "missing.json"))[0] == cli.USAGE
     (tmp_path / "list.json").write_text("[1, 2]")

@@ -28,6 +28,11 @@ EXIT_GRACE = 0.2  # seconds past its deadline a job that closed its output has t
 REAP_TIMEOUT = 30  # seconds to hear the zygote reap a job it was told to kill
 SPEC_SEND_TIMEOUT = 30  # seconds for a job to read its spec (it does so before anything else)
 CANCEL_GRACE = 0.7  # seconds a cancelled run has to stop at a generation boundary before it is killed
+# Report lines a run may send: LINES_AT_ONCE, and LINES_PER_SECOND more for every second since its
+# output was first read. The runner writes one progress line per PROGRESS_INTERVAL (0.1 s) at most,
+# and one final line; each line costs us a JSON parse and its checks, a job a few bytes of a write.
+LINES_AT_ONCE = 10
+LINES_PER_SECOND = 20
 
 
 @dataclass
@@ -137,13 +142,16 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
                 usage = ending.payload_usage()
             except Exception:  # noqa: B902 - our own fault: the keeper's report decides instead
                 log.exception("job %s: reading its usage from the kernel failed", job_id)
+            if usage is not None:
+                # Its CPU time is read: nothing it does from here is charged, so it does nothing more.
+                ending.kill_payload()
     finally:
         ours.close()
     early, failure = None, None
     try:
         if usage is not None:
-            # Decided by its final report; what its process does from here (it is killed if it
-            # has not gone within EXIT_GRACE) cannot change that, nor is it charged.
+            # Decided by its final report; what its process does from here (it was killed as its
+            # usage was read) cannot change that, nor is it charged.
             cpu_seconds, peak_memory_bytes = usage
             early = _outcome(reading, _exited(0, cpu_seconds, peak_memory_bytes), None, stop, limits, started)
             try:
@@ -191,7 +199,7 @@ def _log_after_report(job_id, exit_report):
     signum = _payload_signal(exit_report) if exit_report.get("op") == "exited" else None
     if exit_report.get("op") != "exited":
         log.warning("job %s: its end was not heard after its final report", job_id)
-    elif signum is not None:
+    elif signum is not None and signum != signal.SIGKILL:  # (SIGKILL is ours: _Ending.kill_payload)
         log.warning("job %s: killed by signal %d after its final report (its outcome stands)", job_id, signum)
 
 
@@ -239,6 +247,7 @@ class _Ending:
         self.zygote, self.job_id, self.fd = zygote, job_id, report_fd
         self.data = b""
         self.payload_pid = None
+        self.payload_fd = None  # a pidfd of the payload, once its usage was read (kill_payload)
         self.end = None
 
     def wait(self, timeout):
@@ -261,22 +270,47 @@ class _Ending:
         sample is dropped if the keeper's end line, written as soon as it has reaped the payload,
         is there after it: only a pid reused within the microseconds between that reaping and
         that write could escape the check.
+
+        A sample is given only with a pidfd of the payload held (opened before the sample, so it
+        names the same process), for kill_payload(): the CPU the job uses after this is never
+        charged, so it must not be able to go on. Without a pidfd (a kernel before 5.3, a
+        seccomp profile that refuses it) there is no sample: the keeper's report, which counts
+        every second the payload ran, is the word.
         """
         while self.payload_pid is None and self.fd is not None and self._read(0.01):
             pass
         if self.payload_pid is None:
             return None
         try:
+            payload_fd = os.pidfd_open(self.payload_pid)
+        except OSError:
+            return None
+        try:
             cpu_seconds = time.clock_gettime(_process_cpu_clock(self.payload_pid))
             with open(f"/proc/{self.payload_pid}/status", "rb") as status:
                 peak = next((line for line in status if line.startswith(b"VmHWM:")), None)
-        except OSError:
-            return None
-        while self.fd is not None and self._read(0):
-            pass
+            while self.fd is not None and self._read(0):
+                pass
+        except BaseException as exc:  # noqa: B902 - the pidfd is not kept; OSError: no sample
+            os.close(payload_fd)
+            if isinstance(exc, OSError):
+                return None
+            raise
         if self.end is not None or peak is None:
+            os.close(payload_fd)
             return None  # reaped meanwhile (or its memory already gone): the keeper's report is the word
+        self.payload_fd = payload_fd
         return cpu_seconds, int(peak.split()[1]) * 1024
+
+    def kill_payload(self):
+        """SIGKILL the payload whose usage payload_usage() read (through its pidfd: never another process)."""
+        if self.payload_fd is not None:
+            try:
+                signal.pidfd_send_signal(self.payload_fd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # gone already
+            except OSError:  # then it is killed EXIT_GRACE after its final report, as a job that lingers
+                log.exception("job %s: could not kill its payload after its final report", self.job_id)
 
     def _read(self, timeout):
         """Read what the keeper wrote, within `timeout`; False if nothing came (or the report closed)."""
@@ -316,6 +350,9 @@ class _Ending:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self.payload_fd is not None:
+            os.close(self.payload_fd)
+            self.payload_fd = None
 
 
 def _process_cpu_clock(pid):
@@ -356,6 +393,8 @@ class _Reading:
         self.setup_cpu_seconds = 0.0  # the jail's, before the job's code ran: not the job's to pay
         self.final = None  # a FinalReport
         self.progress = None
+        self.started = time.monotonic()
+        self.lines = 0  # after the hello
 
     def take(self, line):
         if self.layers is None:
@@ -363,6 +402,10 @@ class _Reading:
             return
         if self.final:
             raise _Killed(_invalid_report("a line after the final report"))
+        self.lines += 1
+        elapsed = time.monotonic() - self.started
+        if self.lines > LINES_AT_ONCE + LINES_PER_SECOND * elapsed:
+            raise _Killed(_invalid_report(f"more report lines than a run writes ({self.lines} in {elapsed:.1f} s)"))
         try:
             message = report.parse_line(line)
             if message["type"] == "progress":
