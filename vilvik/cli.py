@@ -193,10 +193,18 @@ def _fail(args, code, error):
         prefix = f"[{error['code']}] " if error.get("code") else ""
         suffix = f" (request {error['request_id']})" if error.get("request_id") else ""
         print(f"vilvik: error: {prefix}{error['message']}{suffix}", file=sys.stderr)
-        for field, problems in ((error.get("details") or {}).get("fields") or {}).items():
-            print(f"  {field}: {'; '.join(map(str, problems)) if isinstance(problems, list) else problems}",
-                  file=sys.stderr)
+        for field, problems in _field_problems((error.get("details") or {}).get("fields") or {}):
+            print(f"  {field}: {problems}", file=sys.stderr)
     return code
+
+
+def _field_problems(fields, prefix=""):
+    """(dotted path, problems) of the API's `details.fields`, its nested objects flattened."""
+    for name, problems in fields.items():
+        if isinstance(problems, dict):
+            yield from _field_problems(problems, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", "; ".join(map(str, problems)) if isinstance(problems, list) else problems
 
 
 def _emit(args, body, text):

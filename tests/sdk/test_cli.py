@@ -156,6 +156,13 @@ def test_json_errors_carry_the_apis_param_and_doc_url(env, tmp_path, capsys):
     assert error["request_id"].startswith("req_")
 
 
+def test_a_nested_fields_problems_are_named_by_their_dotted_path(env, capsys):
+    code, _, err = run(capsys, "submit", "--quick", "sphere", "--param", "num_dims=abc")
+    assert code == cli.USAGE
+    assert "  problem_params.num_dims: must be an integer" in err.splitlines()
+    assert "{" not in err
+
+
 def test_usage_errors_exit_2(env, tmp_path, capsys):
     assert run(capsys, "submit", str(tmp_path / "missing.json"))[0] == cli.USAGE
     (tmp_path / "list.json").write_text("[1, 2]")
