@@ -45,8 +45,10 @@ def test_the_source_is_never_executed(tmp_path):
 
 
 def test_null_bytes_in_the_source_are_refused():
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as caught:
         check("def fitness_func(a, b, c): return 1\n\x00", "fitness_func")
+    assert "null bytes" in caught.value.message and "None" not in caught.value.message
+    assert caught.value.details["fields"]["fitness_func"] == [caught.value.message.split(": ", 1)[1]]
 
 
 def test_a_source_that_passed_is_remembered_by_digest_and_entry_only(monkeypatch):

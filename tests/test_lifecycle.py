@@ -155,6 +155,17 @@ def test_continue_validates_its_overrides(api_user):
     assert api_user.post(f"/submissions/{parent['id']}/continue", {}).status_code == 422
 
 
+def test_continue_holds_metadata_to_the_same_rules_as_a_new_submission(api_user):
+    parent = api_user.run(QUICK)
+    too_many = {f"k{i}": "v" for i in range(17)}
+    response = api_user.post(f"/submissions/{parent['id']}/continue", {"num_generations": 2, "metadata": too_many})
+    assert response.status_code == 422
+    assert response.json()["error"]["param"] == "metadata"
+    assert response.json()["error"]["details"]["fields"] == {"metadata": ["at most 16 keys"]}
+    assert api_user.post("/submissions", dict(BODY, metadata=too_many)).json()["error"]["details"]["fields"] == {
+        "metadata": ["at most 16 keys"]}
+
+
 # -- delete ------------------------------------------------------------------------------------
 
 def test_deleting_a_finished_submission_removes_it_and_its_result_but_not_the_ledger(api_user):

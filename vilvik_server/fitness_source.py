@@ -28,6 +28,8 @@ def _check(source, entry):
         tree = ast.parse(source, filename="<fitness_func>")
         compile(tree, "<fitness_func>", "exec")
     except SyntaxError as exc:
+        if exc.lineno is None:  # a problem of the whole source, e.g. a null byte (Python 3.12+)
+            raise ValidationFailed.for_fields({"fitness_func": [f"does not compile: {exc.msg}"]}) from None
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         raise ValidationFailed(
             f"fitness_func does not compile: {exc.msg} ({where})",

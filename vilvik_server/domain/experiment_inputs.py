@@ -1,5 +1,7 @@
 """What POST /experiments may ask for (the API's body, the website's form)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
+
+from .inputs import metadata_field
 
 MAX_SEED = 2**32 - 1  # seeds are PyGAD random_seed values
 _SEED = validate.Range(0, MAX_SEED)
@@ -9,9 +11,7 @@ class ExperimentCreateSchema(Schema):
     """POST /experiments: a base job, the seeds (or how many), and an optional grid of PyGAD parameters."""
 
     name = fields.String(load_default="", validate=validate.Length(max=200))
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                           values=fields.String(validate=validate.Length(max=500)), load_default=dict,
-                           metadata={"description": "up to 16 string keys with string values"})
+    metadata = metadata_field(load_default=dict, metadata={"description": "up to 16 string keys with string values"})
     base = fields.Dict(required=True, metadata={
         "description": "any body of POST /submissions (custom or quick), without random_seed: what every run runs"})
     seeds = fields.List(fields.Integer(strict=True, validate=_SEED), load_default=None,
@@ -25,8 +25,3 @@ class ExperimentCreateSchema(Schema):
     grid = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(allow_none=True)), load_default=dict,
                        metadata={"description": "PyGAD parameter -> list of values; the runs are every "
                                                 "combination (grid cell) times every seed"})
-
-    @validates("metadata")
-    def _at_most_16_keys(self, value, **_):
-        if len(value) > 16:
-            raise ValidationError("at most 16 keys")

@@ -5,7 +5,7 @@ field means the same thing and fails the same way wherever it is sent.
 """
 import json
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..webhooks import ALL, ENDPOINT_EVENTS, SUBMISSION_EVENTS, validate_url
 from .ga_params import GAParamsSchema
@@ -14,6 +14,17 @@ from .scopes import SCOPES
 MISSING = fields.Field.default_error_messages["required"]  # marshmallow's "Missing data ..."
 
 ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
+
+
+def _at_most_16_keys(value):
+    if len(value) > 16:
+        raise ValidationError("at most 16 keys")
+
+
+def metadata_field(**kwargs):
+    """`metadata` wherever a body takes it: at most 16 keys of 1-40 characters, string values of at most 500."""
+    return fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                       values=fields.String(validate=validate.Length(max=500)), validate=_at_most_16_keys, **kwargs)
 
 
 class RunLimitsSchema(Schema):
@@ -32,9 +43,7 @@ class SubmissionCreateSchema(GAParamsSchema):
     problem = fields.String(load_default=None, metadata={"description": "type quick: the problem's name"})
     problem_params = fields.Dict(load_default=None, metadata={"description": "type quick: the problem's data"})
     name = fields.String(load_default="", validate=validate.Length(max=200))
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                           values=fields.String(validate=validate.Length(max=500)), load_default=dict,
-                           metadata={"description": "up to 16 string keys with string values"})
+    metadata = metadata_field(load_default=dict, metadata={"description": "up to 16 string keys with string values"})
     fitness_func = fields.String(required=True, metadata={
         "description": "Python source defining the fitness function (at most 64 KiB)"})
     fitness_func_entry = fields.String(load_default="fitness_func", validate=ENTRY_NAME, metadata={
@@ -46,11 +55,6 @@ class SubmissionCreateSchema(GAParamsSchema):
     webhook_events = fields.List(fields.String(validate=validate.OneOf((ALL,) + SUBMISSION_EVENTS)),
                                  load_default=None, allow_none=True, validate=validate.Length(min=1), metadata={
                                      "description": "which events webhook_url gets (default: all)"})
-
-    @validates("metadata")
-    def _at_most_16_keys(self, value, **_):
-        if len(value) > 16:
-            raise ValidationError("at most 16 keys")
 
     @pre_load
     def _build_quick_submission(self, data, **_):
@@ -92,8 +96,7 @@ class ContinueSchema(Schema):
     num_generations = fields.Integer(required=True, validate=validate.Range(min=1),
                                      metadata={"description": "how many more generations to run"})
     name = fields.String(validate=validate.Length(max=200))
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                           values=fields.String(validate=validate.Length(max=500)))
+    metadata = metadata_field()
     limits = fields.Nested(RunLimitsSchema)
     stop_criteria = fields.Raw(allow_none=True)
     mutation_probability = fields.Raw(allow_none=True)
