@@ -127,7 +127,8 @@ def test_a_run_over_its_cpu_limit_fails_with_timeout(api_user):
     assert submission["status"] == "failed"
     assert submission["error"]["code"] == "timeout"
     assert "CPU" in submission["error"]["message"]
-    assert submission["usage"]["cpu_seconds"] >= 1
+    # Killed at its limit; the jail's few milliseconds before the job's code count against it, uncharged.
+    assert 0.9 <= submission["usage"]["cpu_seconds"] <= 1.1
 
 
 def test_it_records_progress_while_the_run_goes(api_user):

@@ -366,7 +366,12 @@ def cmd_experiment(client, args):
         if args.seed is not None and args.repeats is None:
             raise UsageError("--seed goes with --repeats (with --seeds the seeds are given)")
         args.quick, args.problem_params = None, []
-        experiment = client.experiments.create(_read_job(args), repeats=args.repeats, seeds=args.seeds,
+        job = _read_job(args)
+        if job.pop("random_seed", None) is not None and not args.json:
+            # The job file `vilvik submit` takes usually carries one; an experiment seeds each run itself.
+            print(f"leaving out the job's random_seed: each run's seed comes from "
+                  f"{'--seeds' if args.seeds else '--repeats (and --seed)'}", file=sys.stderr)
+        experiment = client.experiments.create(job, repeats=args.repeats, seeds=args.seeds,
                                                seed=args.seed, grid=dict(args.grid) or None, name=args.name)
         if not args.wait:
             cost = f"; may cost up to {experiment.credits_reserved} credits" if experiment.credits_reserved else ""

@@ -32,14 +32,15 @@ def set_parent_death_signal():
 
 
 def apply_rlimits(limits, address_space, nproc=NPROC):
-    """CPU (soft, then SIGKILL one second later), address space, files, file size, core, memlock, processes."""
+    """CPU (SIGKILL at the limit), address space, files, file size, core, memlock, processes."""
     cpu = int(limits["cpu_seconds"])
     memory = int(limits["memory_bytes"])
     if cpu < 1 or memory < 1:
         raise ValueError("limits must be positive")
-    # The soft limit sends SIGXCPU; a pid-namespace init (our payload) ignores it, so
-    # the hard limit a second later is a SIGKILL that nothing can ignore.
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    # At the hard limit the kernel sends SIGKILL, which nothing can ignore, before it would send
+    # the soft limit's SIGXCPU: the two are equal. (A pid-namespace init, our payload, ignores
+    # SIGXCPU: a hard limit above the soft one was CPU time the job used but never paid for.)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     resource.setrlimit(resource.RLIMIT_AS, (address_space + memory,) * 2)
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE, FSIZE))

@@ -49,6 +49,15 @@ def test_cpu_spin(hostile):
     hostile.expect(source, "timeout", "CPU limit", limits=CPU_BOUND)
 
 
+def test_cpu_spin_ends_at_its_limit_not_a_second_later(hostile):
+    # The payload, a pid namespace's init, ignores the soft limit's SIGXCPU: with the hard limit one
+    # second above it, a spin used 1.98 CPU seconds of a 1-second limit and paid for 1.
+    source = "def fitness_func(ga, solution, idx):\n    while True:\n        pass\n"
+    submission = hostile.expect(source, "timeout", "CPU limit", limits=CPU_BOUND)
+    assert submission["usage"]["cpu_seconds"] <= CPU_BOUND["cpu_seconds"] + 0.1, submission["usage"]
+    assert submission["stop_reason"] == "cpu_limit"
+
+
 def test_cpu_spin_with_every_signal_ignored(hostile):
     source = ("import signal\nfor number in range(1, 65):\n    try:\n        signal.signal(number, signal.SIG_IGN)\n"
               "    except (OSError, ValueError):\n        pass\n"

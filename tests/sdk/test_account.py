@@ -159,6 +159,18 @@ def test_it_manages_webhook_endpoints_and_their_deliveries(sdk, receiver):
         sdk.webhooks.get(endpoint.id)
 
 
+def test_a_one_off_webhook_url_delivery_verifies_with_the_default_secret(sdk, receiver):
+    secret = sdk.webhooks.default_secret()
+    assert secret.startswith("whsec_") and sdk.webhooks.default_secret() == secret
+    submission = sdk.submissions.create(fitness_func=SUM, **SMALL, webhook_url=receiver.url,
+                                        webhook_events=["result.completed"])
+    submission.wait(timeout=60)
+    received = receiver.wait_for(1)
+    assert received, "the one-off webhook never arrived"
+    event = vilvik.webhooks.verify(received[0][1], received[0][0], secret)
+    assert event["type"] == "result.completed" and event["data"]["submission"]["id"] == submission.id
+
+
 def test_health_needs_no_key(live_server):
     with vilvik.Client(api_key="", base_url=live_server.api) as client:
         health = client.health()

@@ -107,6 +107,18 @@ def test_cli_experiment_run_waits_and_ends_with_a_ranked_table(env, tmp_path, ca
     assert len(csv_lines) == 1 + 3 * (SMALL["num_generations"] + 1)
 
 
+def test_cli_experiment_run_takes_a_submit_job_file_with_its_random_seed(env, tmp_path, capsys):
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps(dict(SMALL, fitness_func=SOURCE, random_seed=1)))  # as `vilvik submit` takes it
+    code = cli.main(["experiment", "run", str(job), "--seeds", "7,8"])
+    out, err = capsys.readouterr()
+    assert code == cli.OK, err
+    assert "random_seed" in err and "--seeds" in err
+    code = cli.main(["--json", "experiment", "show", out.split()[0]])
+    shown = json.loads(capsys.readouterr().out)
+    assert code == cli.OK and shown["seeds"] == [7, 8] and "random_seed" not in shown["base"]
+
+
 def test_cli_grid_values_read_as_json_or_words():
     assert cli.parse_grid("mutation_probability=0.05,0.1") == ("mutation_probability", [0.05, 0.1])
     assert cli.parse_grid("crossover_type=single_point,uniform") == ("crossover_type", ["single_point", "uniform"])

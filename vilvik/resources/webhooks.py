@@ -11,7 +11,7 @@ from .submissions import Resource, _id, new_idempotency_key
 
 
 class WebhooksResource(Resource):
-    """Webhook endpoints: create, list, get, update, delete, rotate_secret, test; their deliveries."""
+    """Webhook endpoints: create, list, get, update, delete, rotate_secret, test; their deliveries; default_secret."""
 
     def _endpoint(self, body):
         return WebhookEndpoint.from_dict(body, self._client)
@@ -58,6 +58,10 @@ class WebhooksResource(Resource):
         """Each delivery attempt to the endpoint: status code, latency, error, next retry."""
         return ListIterator(self._client, f"/webhooks/{_id(endpoint_id)}/deliveries", {"limit": limit},
                             self._delivery)
+
+    def default_secret(self):
+        """The `whsec_...` secret that signs the deliveries of a submission's one-off `webhook_url`."""
+        return self._client.request_json("GET", "/webhooks/default/secret")["secret"]
 
     def redeliver(self, endpoint_id, delivery_id, *, idempotency_key=None):
         """Send a delivery's event again."""
