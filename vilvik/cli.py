@@ -160,7 +160,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
-    client = Client(api_key=getattr(args, "api_key", None), base_url=getattr(args, "base_url", None))
+    try:
+        client = Client(api_key=getattr(args, "api_key", None), base_url=getattr(args, "base_url", None))
+    except ValueError as exc:  # a base URL that is no http(s) URL
+        return _fail(args, USAGE, {"code": "usage", "message": str(exc)})
     if not client.api_key:
         client.close()
         return _fail(args, USAGE, {"code": "unauthenticated", "message": MISSING_KEY})

@@ -174,6 +174,12 @@ def test_usage_errors_exit_2(env, tmp_path, capsys):
     assert caught.value.code == cli.USAGE
 
 
+def test_a_base_url_without_a_scheme_is_a_usage_error_not_an_unreachable_server(monkeypatch, capsys):
+    monkeypatch.setenv("VILVIK_API_KEY", "vk_x")
+    code, _, err = run(capsys, "--base-url", "127.0.0.1:5000", "account")
+    assert code == cli.USAGE and "http:// or https://" in err and "Traceback" not in err
+
+
 def test_an_unreachable_server_exits_3(monkeypatch, capsys):
     monkeypatch.setenv("VILVIK_API_KEY", "vk_x")
     monkeypatch.setattr("vilvik.retry.RetryPolicy.delay", lambda self, attempt, response=None: 0)
