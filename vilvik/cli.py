@@ -160,7 +160,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     args.json = getattr(args, "json", False)
-    client = Client(api_key=getattr(args, "api_key", None), base_url=getattr(args, "base_url", None))
+    try:
+        client = Client(api_key=getattr(args, "api_key", None), base_url=getattr(args, "base_url", None))
+    except ValueError as exc:  # a base URL that is no http(s) URL
+        return _fail(args, USAGE, {"code": "usage", "message": str(exc)})
     if not client.api_key:
         client.close()
         return _fail(args, USAGE, {"code": "unauthenticated", "message": MISSING_KEY})
@@ -193,10 +196,18 @@ def _fail(args, code, error):
         prefix = f"[{error['code']}] " if error.get("code") else ""
         suffix = f" (request {error['request_id']})" if error.get("request_id") else ""
         print(f"vilvik: error: {prefix}{error['message']}{suffix}", file=sys.stderr)
-        for field, problems in ((error.get("details") or {}).get("fields") or {}).items():
-            print(f"  {field}: {'; '.join(map(str, problems)) if isinstance(problems, list) else problems}",
-                  file=sys.stderr)
+        for field, problems in _field_problems((error.get("details") or {}).get("fields") or {}):
+            print(f"  {field}: {problems}", file=sys.stderr)
     return code
+
+
+def _field_problems(fields, prefix=""):
+    """(dotted path, problems) of the API's `details.fields`, its nested objects flattened."""
+    for name, problems in fields.items():
+        if isinstance(problems, dict):
+            yield from _field_problems(problems, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", "; ".join(map(str, problems)) if isinstance(problems, list) else problems
 
 
 def _emit(args, body, text):

@@ -21,6 +21,9 @@ API_PREFIX = "/api/v1"
 def normalize_base_url(url):
     """`http://host:5000`, `http://host:5000/` and `http://host:5000/api/v1/` all mean the same API root."""
     url = url.strip().rstrip("/")
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"the base URL must start with http:// or https:// (http://{url.split('://')[-1]}?), "
+                         f"got {url!r}")
     if not url.endswith(API_PREFIX):
         url += API_PREFIX
     return url

@@ -38,6 +38,12 @@ def test_the_base_url_may_name_the_api_root_or_the_server(given):
     assert vilvik.Client(api_key="k", base_url=given).base_url == "http://h:5000/api/v1"
 
 
+@pytest.mark.parametrize("given", ["127.0.0.1:5000", "localhost:5000/api/v1", "ftp://h/api/v1"])
+def test_a_base_url_without_http_or_https_is_refused_at_once_saying_so(given):
+    with pytest.raises(ValueError, match="http:// or https://"):
+        vilvik.Client(api_key="k", base_url=given)
+
+
 def test_arguments_win_over_the_environment_and_nothing_connects_early(monkeypatch):
     monkeypatch.setenv("VILVIK_API_KEY", "from-env")
     monkeypatch.setenv("VILVIK_BASE_URL", "http://env.example:1")

@@ -156,6 +156,13 @@ def test_json_errors_carry_the_apis_param_and_doc_url(env, tmp_path, capsys):
     assert error["request_id"].startswith("req_")
 
 
+def test_a_nested_fields_problems_are_named_by_their_dotted_path(env, capsys):
+    code, _, err = run(capsys, "submit", "--quick", "sphere", "--param", "num_dims=abc")
+    assert code == cli.USAGE
+    assert "  problem_params.num_dims: must be an integer" in err.splitlines()
+    assert "{" not in err
+
+
 def test_usage_errors_exit_2(env, tmp_path, capsys):
     assert run(capsys, "submit", str(tmp_path / "missing.json"))[0] == cli.USAGE
     (tmp_path / "list.json").write_text("[1, 2]")
@@ -165,6 +172,12 @@ def test_usage_errors_exit_2(env, tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         cli.main(["continue", "abc"])  # --generations is required
     assert caught.value.code == cli.USAGE
+
+
+def test_a_base_url_without_a_scheme_is_a_usage_error_not_an_unreachable_server(monkeypatch, capsys):
+    monkeypatch.setenv("VILVIK_API_KEY", "vk_x")
+    code, _, err = run(capsys, "--base-url", "127.0.0.1:5000", "account")
+    assert code == cli.USAGE and "http:// or https://" in err and "Traceback" not in err
 
 
 def test_an_unreachable_server_exits_3(monkeypatch, capsys):

@@ -50,6 +50,21 @@ def test_it_sends_a_plain_function_as_its_source(sdk):
     assert sdk.submissions.get(submission.id).fitness_func is None
 
 
+@pytest.mark.parametrize("make", ["lambda", "no source file"])
+def test_a_function_whose_source_cannot_be_sent_is_refused_before_any_request(make):
+    if make == "lambda":
+        func = lambda ga, sol, idx: 1.0  # noqa: E731
+    else:
+        scope = {}
+        exec("def fitness_func(ga, sol, idx):\n    return 1.0\n", scope)  # as typed at an interactive prompt
+        func = scope["fitness_func"]
+    client = vilvik.Client(api_key="vk_x", base_url="http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(TypeError, match="source"):
+        client.submissions.create(func, **SMALL)
+    with pytest.raises(TypeError, match="source"):
+        client.experiments.create(fitness_func=func, repeats=2, **SMALL)
+
+
 def test_the_server_can_hold_the_answer_until_the_run_ends(sdk):
     submission = sdk.submissions.create(SUM, wait=30, **SMALL)
     assert submission.status == "succeeded"

@@ -1,12 +1,9 @@
 """`client.experiments`: one job over many seeds and a grid of PyGAD parameters."""
 from __future__ import annotations
 
-import inspect
-import textwrap
-
 from ..experiment import Experiment
 from ..pagination import ListIterator
-from .submissions import Resource, _id, new_idempotency_key
+from .submissions import Resource, _id, function_source, new_idempotency_key
 
 HISTORY_FIELDS = ("generation", "runs", "mean", "p10", "p50", "p90")
 
@@ -29,8 +26,8 @@ class ExperimentsResource(Resource):
         body_base = dict(base or {})
         fitness = base_params.pop("fitness_func", None)
         if callable(fitness):
-            base_params.setdefault("fitness_func_entry", fitness.__name__)
-            fitness = textwrap.dedent(inspect.getsource(fitness))
+            fitness, name = function_source(fitness)
+            base_params.setdefault("fitness_func_entry", name)
         if fitness is not None:
             body_base["fitness_func"] = fitness
         body_base.update(base_params)

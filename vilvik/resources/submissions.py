@@ -19,6 +19,20 @@ def new_idempotency_key():
     return str(uuid.uuid4())
 
 
+def function_source(func):
+    """(source, name) of a plain function defined in a file: what `fitness_func=func` sends."""
+    name = getattr(func, "__name__", "")
+    if not name.isidentifier():
+        raise TypeError("fitness_func: a lambda cannot be sent (its source is not a function the server can call "
+                        "by name); define it with def in a file, or pass its Python source as a string")
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):
+        raise TypeError(f"fitness_func: the source of {name} cannot be read (was it typed at an interactive "
+                        f"prompt?); define it in a file, or pass its Python source as a string") from None
+    return textwrap.dedent(source), name
+
+
 def _id(value):
     return quote(str(value), safe="")
 
@@ -45,8 +59,8 @@ class SubmissionsResource(Resource):
         the server to hold the answer until the run ends or N seconds pass.
         """
         if callable(fitness_func):
-            fitness_func_entry = fitness_func_entry or fitness_func.__name__
-            fitness_func = textwrap.dedent(inspect.getsource(fitness_func))
+            fitness_func, name = function_source(fitness_func)
+            fitness_func_entry = fitness_func_entry or name
         named = {"type": type, "name": name, "metadata": metadata, "problem": problem,
                  "problem_params": problem_params, "fitness_func": fitness_func,
                  "fitness_func_entry": fitness_func_entry, "limits": limits, "webhook_url": webhook_url,
