@@ -59,6 +59,14 @@ def test_more_lines_than_the_runner_writes_end_the_run():
     assert error["code"] == "invalid_report" and "more report lines than a run writes" in error["message"]
 
 
+def test_a_line_of_more_values_than_a_report_holds_is_refused_unparsed():
+    # 900 KB of empty lists: within the line cap, but 300000 objects to build before any check.
+    line = b'{"type":"progress","generations_completed":0,"x":[' + b"[]," * 300_000 + b"1]}\n"
+    _, error, cpu = _read([HELLO, line])
+    assert error["code"] == "invalid_report" and "more values than a report of this run holds" in error["message"]
+    assert cpu < 0.05, f"the server spent {cpu:.3f} s on it"
+
+
 def test_reading_costs_linear_time_in_the_bytes_written():
     # 24 MiB without a newline in 64 KiB writes: re-joining and re-scanning the whole buffer on
     # every read costs the server seconds of CPU; searching only the new chunk, milliseconds.

@@ -395,6 +395,7 @@ class _Reading:
         self.progress = None
         self.started = time.monotonic()
         self.lines = 0  # after the hello
+        self.max_values = report.max_line_values(params)
 
     def take(self, line):
         if self.layers is None:
@@ -406,6 +407,9 @@ class _Reading:
         elapsed = time.monotonic() - self.started
         if self.lines > LINES_AT_ONCE + LINES_PER_SECOND * elapsed:
             raise _Killed(_invalid_report(f"more report lines than a run writes ({self.lines} in {elapsed:.1f} s)"))
+        if line.count(b",") + line.count(b"[") + line.count(b"{") > self.max_values:  # before parsing it
+            raise _Killed(_invalid_report(f"a line with more values than a report of this run holds "
+                                          f"({self.max_values})"))
         try:
             message = report.parse_line(line)
             if message["type"] == "progress":

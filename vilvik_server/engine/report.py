@@ -24,6 +24,7 @@ MAX_SAFE_INT = 2 ** 53  # beyond it an integer is not exactly a float (nor a JSO
 USER_ERROR_CODES = ("fitness_error", "invalid_fitness", "memory_limit", "sandbox_violation")
 LINE_BASE_BYTES = 1 << 20  # logs (64 Ki characters, escaped), a traceback, the generators' state, field names
 BYTES_PER_NUMBER = 32  # "-1.2345678901234567e-308," with room to spare
+TEXT_VALUES = 128 * 1024  # commas and brackets the texts of a line (at most 75 Ki characters) may hold
 
 
 def max_line_bytes(params, max_output_bytes):
@@ -35,6 +36,21 @@ def max_line_bytes(params, max_output_bytes):
     history = params["num_generations"] + 1
     numbers_at_most = genes * (pop + 1) + MAX_OBJECTIVES * (2 * pop + history + 1) + history
     return min(max_output_bytes, LINE_BASE_BYTES + BYTES_PER_NUMBER * numbers_at_most)
+
+
+def max_line_values(params):
+    """How many JSON values a valid report line of this run can hold, counted as its commas and
+    opening brackets (each value but a container's first follows a comma; each container opens
+    with one), with room for the texts (logs, message, traceback) whose characters these may be.
+
+    Checked before a line is parsed: within its byte cap, a line of empty lists ("[],") made the
+    server build 35 objects a kilobyte, hundreds of MiB for one line. Fixed by the run's shape.
+    """
+    genes, pop = params["num_genes"], params["sol_per_pop"]
+    history = params["num_generations"] + 1
+    numbers = genes * (pop + 1) + MAX_OBJECTIVES * (2 * pop + history + 1) + history
+    containers = 3 * pop + 2 * history + 64  # a population's rows, a fitness list each, the fields
+    return numbers + 2 * containers + TEXT_VALUES
 
 
 class MalformedReport(Exception):
