@@ -24,6 +24,13 @@ def test_a_key_cannot_mint_scopes_it_lacks(app, client):
     assert default["scopes"] == ["keys:write", "results:read"]
 
 
+def test_a_scope_named_twice_is_held_once(client, owner):
+    created = client.post("/api/v1/keys", json={"scopes": ["results:read", "results:read"]}, headers=owner.headers)
+    assert created.status_code == 201 and created.get_json()["scopes"] == ["results:read"]
+    listed = client.get("/api/v1/keys", headers=owner.headers).get_json()["data"]
+    assert [k["scopes"] for k in listed if k["id"] == created.get_json()["id"]] == [["results:read"]]
+
+
 def test_an_unknown_scope_is_a_validation_error(client, owner):
     response = client.post("/api/v1/keys", json={"scopes": ["root"]}, headers=owner.headers)
     assert response.status_code == 422

@@ -33,6 +33,27 @@ def test_sigterm_requeues_a_run_that_does_not_finish_in_the_grace_period(tmp_pat
         server.stop()
 
 
+def test_a_requeued_run_shows_no_progress_until_its_new_attempt_makes_some(app, client, owner):
+    from vilvik_server.store import submissions as store
+
+    body = {"num_generations": 30, "sol_per_pop": 4, "num_genes": 3, "num_parents_mating": 2,
+            "fitness_func": "def fitness_func(ga, sol, idx):\n    return 1.0\n"}
+    accepted = client.post("/api/v1/submissions", json=body, headers=owner.headers).get_json()
+    for stop in ("sigterm", "lost"):  # the server stopping, then a server lost under it
+        with app.extensions["vilvik"].db.transaction() as conn:
+            claimed = store.claim_next(conn, 4, owner="gone:1", lease_until="2000-01-01T00:00:00Z")
+            assert claimed["id"] == accepted["id"]
+            store.record_progress(conn, claimed["id"], 12, 3.5, 2.5)
+            if stop == "sigterm":
+                assert store.requeue(conn, claimed["id"], attempt=claimed["attempts"])
+            else:
+                assert store.recover_orphans(conn)[0] == [claimed["id"]]
+        shown = client.get(f"/api/v1/submissions/{accepted['id']}", headers=owner.headers).get_json()
+        assert shown["status"] == "queued" and shown["started_at"] is None
+        assert shown["progress"] == {"generations_completed": 0, "num_generations": 30, "best_fitness": None,
+                                     "mean_fitness": None, "updated_at": None}, stop
+
+
 def test_sigterm_lets_a_short_run_finish(tmp_path):
     server = LiveServer(tmp_path / "instance", {"WORKERS": 1, "SHUTDOWN_GRACE_SECONDS": 30}).start()
     user = ApiUser(server, server.command("create-account", "a@example.com", "--credits", "100")["api_key"])

@@ -22,7 +22,7 @@ def create(conn, account_id, scopes, name=""):
     conn.execute(
         "INSERT INTO api_keys (id, account_id, name, prefix, secret_hash, scopes, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (key_id, account_id, name, secret[:10], hash_secret(secret), " ".join(sorted(scopes)), now()))
+        (key_id, account_id, name, secret[:10], hash_secret(secret), " ".join(sorted(set(scopes))), now()))
     return key_id, secret
 
 

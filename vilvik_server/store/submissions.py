@@ -207,11 +207,16 @@ def finish(conn, submission_id, status, *, usage, error=None, logs=None, generat
     return cursor.rowcount == 1
 
 
+# A re-queued run starts again from the beginning: the progress of the attempt that stopped goes.
+_NO_PROGRESS = "generations_completed = 0, best_fitness = NULL, mean_fitness = NULL, progress_updated_at = NULL"
+
+
 def requeue(conn, submission_id, attempt=None):
     """Put a running submission back in the queue (its server is stopping)."""
     cursor = conn.execute(
         "UPDATE submissions SET status = 'queued', started_at = NULL, attempts = attempts - 1,"
-        " owner = NULL, lease_until = NULL WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)",
+        f" owner = NULL, lease_until = NULL, {_NO_PROGRESS}"
+        " WHERE id = ? AND status = 'running' AND (? IS NULL OR attempts = ?)",
         (submission_id, attempt, attempt))
     return cursor.rowcount == 1
 
@@ -234,8 +239,8 @@ def recover_orphans(conn, *, dead_owner_like=None):
         f"UPDATE submissions SET status = 'failed', finished_at = ?, error = ?, owner = NULL, lease_until = NULL"
         f" WHERE {orphan} AND attempts >= ? RETURNING id", (stamp, error, *args, MAX_ATTEMPTS)).fetchall()
     requeued = conn.execute(
-        f"UPDATE submissions SET status = 'queued', started_at = NULL, owner = NULL, lease_until = NULL"
-        f" WHERE {orphan} RETURNING id", args).fetchall()
+        f"UPDATE submissions SET status = 'queued', started_at = NULL, owner = NULL, lease_until = NULL,"
+        f" {_NO_PROGRESS} WHERE {orphan} RETURNING id", args).fetchall()
     return [row["id"] for row in requeued], [row["id"] for row in failed], [row["id"] for row in cancelled]
 
 
