@@ -172,6 +172,16 @@ def test_a_queued_submission_shows_its_status_the_cancel_button_and_a_live_chart
     assert "def fitness_func" in page  # the code, in a <details>
 
 
+def test_a_history_spanning_the_whole_float_range_still_draws(app, client, web_owner):
+    # A fitness may return any finite float: from -1.7e308 to 1.7e308 the axis' span overflowed
+    # to infinity and the page failed with a 500.
+    submission_id = submit(app, web_owner)
+    finish(app, submission_id, history=(-1.7e308, 0.0, 1.7e308))
+    response = client.get(f"/submissions/{submission_id}")
+    assert response.status_code == 200
+    assert '<svg class="chart" id="fitness-chart"' in response.get_data(as_text=True)
+
+
 def test_a_succeeded_submission_shows_the_chart_solution_interpretation_usage_and_charge(app, client, web_owner):
     submission_id = submit(app, web_owner)
     finish(app, submission_id, history=(0.5, 1.5, 2.5, 4.0), interpretation={"summary": "Close to the target.",

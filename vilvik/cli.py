@@ -85,13 +85,13 @@ def build_parser():
     submit.add_argument("--name", help="the submission's name")
     wait_options(submit)
 
-    command("status", "show a submission's status and progress").add_argument("id")
+    command("status", "show a submission's status and progress").add_argument("id", help="the submission's id")
     results = command("results", "show a run's result (by submission id or result id)")
-    results.add_argument("id")
+    results.add_argument("id", help="a submission id, or a result id")
     results.add_argument("--csv", action="store_true", help="print the per-generation history as CSV")
-    command("cancel", "cancel a queued or running submission").add_argument("id")
+    command("cancel", "cancel a queued or running submission").add_argument("id", help="the submission's id")
     cont = command("continue", "run more generations from where a finished run ended")
-    cont.add_argument("id")
+    cont.add_argument("id", help="the finished submission's id")
     cont.add_argument("--generations", type=int, required=True, help="how many more generations")
     wait_options(cont)
     listing = command("list", "list your submissions, newest first")
@@ -126,14 +126,15 @@ def experiment_commands(parser, common):
     run.add_argument("--poll-interval", type=float, default=1.0, help="seconds between polls (default 1)")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="draw the live progress line on stderr (default: when stderr is a terminal)")
-    actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument("id")
+    actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument(
+        "id", help="the experiment's id")
     actions.add_parser("list", parents=[common], help="your experiments, newest first").add_argument(
         "--limit", type=int, default=20, help="show at most this many (default 20)")
     actions.add_parser("cancel", parents=[common], help="cancel an experiment's queued and running runs") \
-        .add_argument("id")
+        .add_argument("id", help="the experiment's id")
     history = actions.add_parser("history", parents=[common], help="per cell and generation: the runs' best fitness "
                                                                    "so far (mean, p10, p50, p90) as CSV")
-    history.add_argument("id")
+    history.add_argument("id", help="the experiment's id")
 
 
 def _int_list(text):

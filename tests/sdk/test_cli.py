@@ -1,4 +1,5 @@
 """The `vilvik` command against a real server: output for people, --json for scripts, exit codes."""
+import argparse
 import io
 import json
 import os
@@ -178,6 +179,20 @@ def test_a_base_url_without_a_scheme_is_a_usage_error_not_an_unreachable_server(
     monkeypatch.setenv("VILVIK_API_KEY", "vk_x")
     code, _, err = run(capsys, "--base-url", "127.0.0.1:5000", "account")
     assert code == cli.USAGE and "http:// or https://" in err and "Traceback" not in err
+
+
+def test_every_argument_of_every_command_says_what_it_is():
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    for parser in parsers(cli.build_parser()):
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{parser.prog}: {action.dest} has no help"
 
 
 def test_an_unreachable_server_exits_3(monkeypatch, capsys):

@@ -49,7 +49,7 @@ def render(series, last_generation=None, chart_id="fitness-chart"):
     finite = [v for _, _, values in series for v in values if v is not None]
     low, high = _domain(finite)
     x = lambda g: LEFT + PLOT_W * g / last  # noqa: E731
-    y = lambda v: TOP + PLOT_H * (1 - (v - low) / (high - low))  # noqa: E731
+    y = lambda v: TOP + PLOT_H * (1 - (min(max(v, low), high) - low) / (high - low))  # noqa: E731
     data = [{"label": label, "css": css, "points": [[g, v] for g, v in _thin(values)]}
             for label, css, values in series]
     parts = [f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -78,10 +78,13 @@ def _finite(value):
     return value
 
 
+AXIS_LIMIT = 8e307  # the axis ends here: padded, its span stays below the largest float (1.8e308)
+
+
 def _domain(values):
     if not values:
         return 0.0, 1.0
-    low, high = min(values), max(values)
+    low, high = max(min(values), -AXIS_LIMIT), min(max(values), AXIS_LIMIT)
     if high - low < 1e-12 * max(1.0, abs(high)):
         pad = max(abs(high) * 0.1, 1.0)
         return low - pad, high + pad
