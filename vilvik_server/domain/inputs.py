@@ -16,6 +16,15 @@ MISSING = fields.Field.default_error_messages["required"]  # marshmallow's "Miss
 ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false only: marshmallow's Boolean would also take 1, "yes" or "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _at_most_16_keys(value):
     if len(value) > 16:
         raise ValidationError("at most 16 keys")
@@ -136,4 +145,4 @@ class EndpointCreateSchema(Schema):
     url = fields.String(required=True, validate=validate_url, metadata={"description": "an http(s) URL"})
     events = event_filter(load_default=lambda: [ALL])
     description = fields.String(load_default="", validate=validate.Length(max=500))
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
