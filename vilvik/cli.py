@@ -7,11 +7,13 @@ Exit codes (also in `vilvik --help`):
   3  the server could not be reached
   4  --wait ran out of time (--timeout)
   130  interrupted (Ctrl-C); the run itself goes on
+  141  the reader of stdout stopped before it was all written (`vilvik list | head -1`)
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__, cli_text
@@ -20,13 +22,15 @@ from .errors import APIConnectionError, NotFoundError, RunFailedError, VilvikErr
 from .words import plural
 
 OK, RUN_FAILED, USAGE, UNREACHABLE, TIMED_OUT = 0, 1, 2, 3, 4
+STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a tool its reader stopped
 EXIT_CODES = """exit codes:
   0  it worked (with --wait: the run succeeded)
   1  the run failed or was cancelled
   2  usage error, or the API refused the request
   3  the server could not be reached
   4  --wait ran out of time
-  130  interrupted (Ctrl-C); the run goes on"""
+  130  interrupted (Ctrl-C); the run goes on
+  141  the reader of stdout stopped early (| head)"""
 
 
 MISSING_KEY = ("no API key: set VILVIK_API_KEY (export VILVIK_API_KEY=vk_...) or pass --api-key vk_...; "
@@ -420,4 +424,14 @@ COMMANDS = {"experiment": cmd_experiment, "submit": cmd_submit, "status": cmd_st
 
 def run():
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        try:
+            code = main()
+        finally:  # also when main() ends in SystemExit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`vilvik list | head -1`): end quietly, as a Unix tool that SIGPIPE
+        # ends does. SIGPIPE itself stays ignored: a server closing a socket must not kill the CLI.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush writes there
+        code = STDOUT_CLOSED
+    sys.exit(code)

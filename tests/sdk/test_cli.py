@@ -213,6 +213,19 @@ def test_python_dash_m_vilvik_runs_the_cli(live_server, api_user):
     assert "exit codes:" in helped.stdout and "submit" in helped.stdout
 
 
+@pytest.mark.parametrize("argv", [["problems"], ["problems", "--json"], ["account", "--json"]])
+def test_a_reader_that_stops_early_ends_the_command_quietly(live_server, api_user, argv):
+    # `vilvik list | head -1`: the reader closes the pipe before the command has written.
+    env = dict(os.environ, VILVIK_API_KEY=api_user.key, VILVIK_BASE_URL=live_server.api, PYTHONPATH=REPO)
+    process = subprocess.Popen([sys.executable, "-m", "vilvik", *argv], env=env, cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    with process.stderr:
+        stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == cli.STDOUT_CLOSED == 141
+    assert stderr == ""
+
+
 def test_problems_lists_the_quick_catalogue(env, capsys):
     code, out, err = run(capsys, "problems", "--json")
     assert code == cli.OK and all(problem["name"] for problem in json.loads(out))
