@@ -30,10 +30,31 @@ def _at_most_16_keys(value):
         raise ValidationError("at most 16 keys")
 
 
+class _Metadata(fields.Dict):
+    """A Dict whose problems name the key they concern (`metadata.team`), not marshmallow's
+    `{"team": {"value": [...]}}`; a key that is itself wrong is a problem of the whole field."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            if not isinstance(exc.messages, dict):
+                raise
+            whole, by_key = [], {}
+            for key, problems in exc.messages.items():
+                if not isinstance(problems, dict):
+                    whole.extend(problems)
+                    continue
+                whole.extend(f"key {key!r}: {problem[0].lower()}{problem[1:]}" for problem in problems.get("key", ()))
+                if problems.get("value"):
+                    by_key[key] = problems["value"]
+            raise ValidationError(whole or by_key) from None
+
+
 def metadata_field(**kwargs):
     """`metadata` wherever a body takes it: at most 16 keys of 1-40 characters, string values of at most 500."""
-    return fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                       values=fields.String(validate=validate.Length(max=500)), validate=_at_most_16_keys, **kwargs)
+    return _Metadata(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                     values=fields.String(validate=validate.Length(max=500)), validate=_at_most_16_keys, **kwargs)
 
 
 class RunLimitsSchema(Schema):
