@@ -47,6 +47,15 @@ def test_lowering_the_cpu_limit_lowers_the_reservation(app, client):
                            headers=Account(app, "x@example.com").headers).get_json()
     assert accepted["credits_reserved"] == 7.0
 
+@pytest.mark.parametrize("wall_seconds", [10.5, 10.0, "10", True])
+def test_a_limit_must_be_a_json_integer_not_one_rounded_for_you(client, owner, wall_seconds):
+    response = client.post("/api/v1/submissions", json=dict(BODY, limits={"wall_seconds": wall_seconds}),
+                           headers=owner.headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_error"
+    assert response.get_json()["error"]["param"] == "limits.wall_seconds"
+    assert client.get("/api/v1/account", headers=owner.headers).get_json()["credits"]["reserved"] == 0
+
 
 @pytest.mark.parametrize("change, quota", [
     ({"sol_per_pop": 2000, "num_parents_mating": 2}, "MAX_SOL_PER_POP"),

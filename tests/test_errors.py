@@ -133,6 +133,16 @@ def test_a_nested_field_error_names_its_dotted_path(client, owner):
     assert error["param"] == "limits.cpu_seconds"
 
 
+def test_a_metadata_error_names_the_key_it_concerns(client, owner):
+    error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, metadata={"team": 7}),
+                                     headers=owner.headers), 422, "validation_error")
+    assert error["param"] == "metadata.team" and error["message"] == "metadata.team: Not a valid string."
+    assert error["details"]["fields"] == {"metadata": {"team": ["Not a valid string."]}}
+    error = assert_error(client.post("/api/v1/submissions", json=dict(BODY, metadata={"": "x"}),
+                                     headers=owner.headers), 422, "validation_error")
+    assert error["param"] == "metadata" and error["message"] == "metadata: key '': length must be between 1 and 40."
+
+
 def test_an_error_with_no_field_to_blame_has_a_null_param(client):
     assert_error(client.get("/api/v1/submissions"), 401, "unauthenticated")["param"] is None
 

@@ -155,6 +155,20 @@ def test_continue_validates_its_overrides(api_user):
     assert api_user.post(f"/submissions/{parent['id']}/continue", {}).status_code == 422
 
 
+def test_continue_holds_its_numbers_to_the_same_types_as_a_new_submission(api_user):
+    parent = api_user.run(QUICK)
+    for refused in ({"num_generations": "3"}, {"num_generations": 3.0}, {"keep_elitism": "1"},
+                    {"keep_elitism": 1.0}, {"random_mutation_min_val": "-0.5"},
+                    {"limits": {"cpu_seconds": 5.5}}):
+        response = api_user.post(f"/submissions/{parent['id']}/continue", dict({"num_generations": 2}, **refused))
+        assert response.status_code == 422, refused
+        assert response.json()["error"]["param"].split(".")[0] == next(iter(refused)), refused
+    per_gene = api_user.post(f"/submissions/{parent['id']}/continue", {
+        "num_generations": 2, "random_mutation_min_val": [-0.5, -0.4, -0.3], "random_mutation_max_val": [1, 1, 1]})
+    assert per_gene.status_code == 202, per_gene.text  # a number or one per gene, as for a new submission
+    assert api_user.wait(per_gene.json()["id"])["params"]["random_mutation_min_val"] == [-0.5, -0.4, -0.3]
+
+
 def test_continue_holds_metadata_to_the_same_rules_as_a_new_submission(api_user):
     parent = api_user.run(QUICK)
     too_many = {f"k{i}": "v" for i in range(17)}

@@ -167,6 +167,17 @@ def test_it_refuses_an_events_filter_it_does_not_know(client, owner, events):
     assert "events" in response.get_json()["error"]["details"]["fields"]
 
 
+@pytest.mark.parametrize("enabled", ["yes", "false", 1, 0, "on"])
+def test_enabled_is_true_or_false_and_nothing_that_looks_like_it(client, owner, enabled):
+    response = client.post(f"{API}/webhooks", json={"url": "https://a.example/", "enabled": enabled},
+                           headers=owner.headers)
+    assert response.status_code == 422 and response.get_json()["error"]["param"] == "enabled"
+    created = create_endpoint(client, owner, "https://a.example/")
+    response = client.patch(f"{API}/webhooks/{created['id']}", json={"enabled": enabled}, headers=owner.headers)
+    assert response.status_code == 422 and response.get_json()["error"]["param"] == "enabled"
+    assert client.get(f"{API}/webhooks/{created['id']}", headers=owner.headers).get_json()["enabled"] is True
+
+
 def test_it_updates_and_deletes_an_endpoint(client, owner):
     created = create_endpoint(client, owner, "https://a.example/")
     response = client.patch(f"{API}/webhooks/{created['id']}", json={

@@ -7,11 +7,13 @@ Exit codes (also in `vilvik --help`):
   3  the server could not be reached
   4  --wait ran out of time (--timeout)
   130  interrupted (Ctrl-C); the run itself goes on
+  141  the reader of stdout stopped before it was all written (`vilvik list | head -1`)
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__, cli_text
@@ -20,13 +22,15 @@ from .errors import APIConnectionError, NotFoundError, RunFailedError, VilvikErr
 from .words import plural
 
 OK, RUN_FAILED, USAGE, UNREACHABLE, TIMED_OUT = 0, 1, 2, 3, 4
+STDOUT_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a tool its reader stopped
 EXIT_CODES = """exit codes:
   0  it worked (with --wait: the run succeeded)
   1  the run failed or was cancelled
   2  usage error, or the API refused the request
   3  the server could not be reached
   4  --wait ran out of time
-  130  interrupted (Ctrl-C); the run goes on"""
+  130  interrupted (Ctrl-C); the run goes on
+  141  the reader of stdout stopped early (| head)"""
 
 
 MISSING_KEY = ("no API key: set VILVIK_API_KEY (export VILVIK_API_KEY=vk_...) or pass --api-key vk_...; "
@@ -85,13 +89,13 @@ def build_parser():
     submit.add_argument("--name", help="the submission's name")
     wait_options(submit)
 
-    command("status", "show a submission's status and progress").add_argument("id")
+    command("status", "show a submission's status and progress").add_argument("id", help="the submission's id")
     results = command("results", "show a run's result (by submission id or result id)")
-    results.add_argument("id")
+    results.add_argument("id", help="a submission id, or a result id")
     results.add_argument("--csv", action="store_true", help="print the per-generation history as CSV")
-    command("cancel", "cancel a queued or running submission").add_argument("id")
+    command("cancel", "cancel a queued or running submission").add_argument("id", help="the submission's id")
     cont = command("continue", "run more generations from where a finished run ended")
-    cont.add_argument("id")
+    cont.add_argument("id", help="the finished submission's id")
     cont.add_argument("--generations", type=int, required=True, help="how many more generations")
     wait_options(cont)
     listing = command("list", "list your submissions, newest first")
@@ -126,14 +130,15 @@ def experiment_commands(parser, common):
     run.add_argument("--poll-interval", type=float, default=1.0, help="seconds between polls (default 1)")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="draw the live progress line on stderr (default: when stderr is a terminal)")
-    actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument("id")
+    actions.add_parser("show", parents=[common], help="an experiment's status and ranked cells").add_argument(
+        "id", help="the experiment's id")
     actions.add_parser("list", parents=[common], help="your experiments, newest first").add_argument(
         "--limit", type=int, default=20, help="show at most this many (default 20)")
     actions.add_parser("cancel", parents=[common], help="cancel an experiment's queued and running runs") \
-        .add_argument("id")
+        .add_argument("id", help="the experiment's id")
     history = actions.add_parser("history", parents=[common], help="per cell and generation: the runs' best fitness "
                                                                    "so far (mean, p10, p50, p90) as CSV")
-    history.add_argument("id")
+    history.add_argument("id", help="the experiment's id")
 
 
 def _int_list(text):
@@ -419,4 +424,14 @@ COMMANDS = {"experiment": cmd_experiment, "submit": cmd_submit, "status": cmd_st
 
 def run():
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        try:
+            code = main()
+        finally:  # also when main() ends in SystemExit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`vilvik list | head -1`): end quietly, as a Unix tool that SIGPIPE
+        # ends does. SIGPIPE itself stays ignored: a server closing a socket must not kill the CLI.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush writes there
+        code = STDOUT_CLOSED
+    sys.exit(code)

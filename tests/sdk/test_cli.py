@@ -1,4 +1,5 @@
 """The `vilvik` command against a real server: output for people, --json for scripts, exit codes."""
+import argparse
 import io
 import json
 import os
@@ -180,6 +181,20 @@ def test_a_base_url_without_a_scheme_is_a_usage_error_not_an_unreachable_server(
     assert code == cli.USAGE and "http:// or https://" in err and "Traceback" not in err
 
 
+def test_every_argument_of_every_command_says_what_it_is():
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    for parser in parsers(cli.build_parser()):
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{parser.prog}: {action.dest} has no help"
+
+
 def test_an_unreachable_server_exits_3(monkeypatch, capsys):
     monkeypatch.setenv("VILVIK_API_KEY", "vk_x")
     monkeypatch.setattr("vilvik.retry.RetryPolicy.delay", lambda self, attempt, response=None: 0)
@@ -196,6 +211,19 @@ def test_python_dash_m_vilvik_runs_the_cli(live_server, api_user):
     helped = subprocess.run([sys.executable, "-m", "vilvik", "--help"], env=env, capture_output=True, text=True,
                             timeout=60, cwd=REPO)
     assert "exit codes:" in helped.stdout and "submit" in helped.stdout
+
+
+@pytest.mark.parametrize("argv", [["problems"], ["problems", "--json"], ["account", "--json"]])
+def test_a_reader_that_stops_early_ends_the_command_quietly(live_server, api_user, argv):
+    # `vilvik list | head -1`: the reader closes the pipe before the command has written.
+    env = dict(os.environ, VILVIK_API_KEY=api_user.key, VILVIK_BASE_URL=live_server.api, PYTHONPATH=REPO)
+    process = subprocess.Popen([sys.executable, "-m", "vilvik", *argv], env=env, cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    with process.stderr:
+        stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == cli.STDOUT_CLOSED == 141
+    assert stderr == ""
 
 
 def test_problems_lists_the_quick_catalogue(env, capsys):

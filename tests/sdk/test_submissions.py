@@ -1,5 +1,7 @@
 """client.submissions and client.results, and a Submission's own methods, against a real server."""
 import math
+import socket
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -160,6 +162,37 @@ def test_it_streams_a_runs_progress_as_server_sent_events(sdk):
     assert events[-1].event == "status" and events[-1].data["status"] == "succeeded"
     progress = [e.data["generations_completed"] for e in events if e.event == "progress"]
     assert progress and progress == sorted(progress) and progress[-1] == 6
+
+
+def test_a_stream_outlasts_a_short_client_timeout_between_events(sdk):
+    # Nothing is sent for about 2 s between generations; the server's keep-alive comes every 15 s.
+    quiet = "import time\ndef fitness_func(ga, sol, idx):\n    time.sleep(0.5)\n    return 1.0\n"
+    submission = sdk.submissions.create(quiet, **dict(SMALL, num_generations=2, sol_per_pop=4))
+    with vilvik.Client(api_key=sdk.api_key, base_url=sdk.base_url, timeout=1) as impatient:
+        events = list(impatient.submissions.stream(submission.id))
+    assert events[-1].event == "status" and events[-1].data["status"] == "succeeded"
+
+
+def test_a_stream_that_breaks_off_raises_an_api_connection_error():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def serve_half_a_stream():
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                   b"Transfer-Encoding: chunked\r\n\r\n"
+                                   b"1a\r\nevent: progress\ndata: {}\n\n\r\n")  # then gone, mid-stream
+
+        threading.Thread(target=serve_half_a_stream, daemon=True).start()
+        with vilvik.Client(api_key="vk_x", base_url=f"http://127.0.0.1:{listener.getsockname()[1]}") as client:
+            events = []
+            with pytest.raises(vilvik.APIConnectionError):
+                for event in client.submissions.stream("abcDEF123456"):
+                    events.append(event)
+    assert [event.event for event in events] == ["progress"]
 
 
 def test_lists_paginate_lazily_and_filter(sdk):

@@ -7,11 +7,15 @@ import textwrap
 import uuid
 from urllib.parse import quote
 
+import requests
+
+from ..errors import APIConnectionError
 from ..objects import Result, ServerSentEvent
 from ..pagination import ListIterator
 from ..submission import Submission
 
 MAX_PREFER_WAIT = 60
+STREAM_READ_TIMEOUT = 30  # seconds; twice the server's keep-alive interval
 
 
 def new_idempotency_key():
@@ -107,11 +111,22 @@ class SubmissionsResource(Resource):
         self._client.request_json("DELETE", f"/submissions/{_id(submission_id)}")
 
     def stream(self, submission_id):
-        """Iterate a run's Server-Sent Events: `progress` events, then one `status` event; then it ends."""
+        """Iterate a run's Server-Sent Events: `progress` events, then one `status` event; then it ends.
+
+        Between events the read may wait up to STREAM_READ_TIMEOUT seconds whatever the client's
+        timeout (the server sends a keep-alive every 15 s); a stream that breaks off raises
+        `APIConnectionError`.
+        """
+        timeout = self._client.timeout
+        connect = timeout[0] if isinstance(timeout, tuple) else timeout
         response = self._client.request("GET", f"/submissions/{_id(submission_id)}/events", stream=True,
-                                        headers={"Accept": "text/event-stream"})
+                                        headers={"Accept": "text/event-stream"},
+                                        timeout=(connect, max(_read_timeout(timeout), STREAM_READ_TIMEOUT)))
         with response:
-            yield from parse_sse(response.iter_lines(decode_unicode=True))
+            try:
+                yield from parse_sse(response.iter_lines(decode_unicode=True))
+            except requests.RequestException as exc:
+                raise APIConnectionError(f"the event stream of {submission_id} broke off: {exc}") from exc
 
 
 def parse_sse(lines):

@@ -104,7 +104,8 @@ SubmissionCreateSchema = _documented(inputs.SubmissionCreateSchema, {
     if not isinstance(GAParamsSchema._declared_fields[name], fields.Integer)})
 ContinueSchema = _documented(inputs.ContinueSchema, {
     name: PARAM_TYPES[name] for name in ("stop_criteria", "mutation_probability", "mutation_percent_genes",
-                                         "mutation_num_genes", "crossover_probability")})
+                                         "mutation_num_genes", "crossover_probability",
+                                         "random_mutation_min_val", "random_mutation_max_val")})
 KeyCreateSchema = _documented(inputs.KeyCreateSchema, {"scopes": {"type": "array", "items": ref("Scope"),
                                                                   "minItems": 1}})
 

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from .. import errors
 from ..auth import require_scope
 from ..domain import represent_webhooks
-from ..domain.inputs import EndpointCreateSchema, event_filter
+from ..domain.inputs import EndpointCreateSchema, StrictBoolean, event_filter
 from ..idempotency import idempotent
 from ..store import webhooks as webhook_store
 from ..webhooks import endpoints, signing, validate_url
@@ -25,7 +25,7 @@ class EndpointUpdateSchema(Schema):
     url = fields.String(validate=validate_url)
     events = event_filter()
     description = fields.String(validate=validate.Length(max=500))
-    enabled = fields.Boolean(metadata={"description": "true re-enables an endpoint that a 410 Gone disabled"})
+    enabled = StrictBoolean(metadata={"description": "true re-enables an endpoint that a 410 Gone disabled"})
 
 
 def _time(nullable=False, **metadata):

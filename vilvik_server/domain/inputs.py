@@ -16,23 +16,54 @@ MISSING = fields.Field.default_error_messages["required"]  # marshmallow's "Miss
 ENTRY_NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$", error="must be a Python function name")
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false only: marshmallow's Boolean would also take 1, "yes" or "on"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _at_most_16_keys(value):
     if len(value) > 16:
         raise ValidationError("at most 16 keys")
 
 
+class _Metadata(fields.Dict):
+    """A Dict whose problems name the key they concern (`metadata.team`), not marshmallow's
+    `{"team": {"value": [...]}}`; a key that is itself wrong is a problem of the whole field."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            if not isinstance(exc.messages, dict):
+                raise
+            whole, by_key = [], {}
+            for key, problems in exc.messages.items():
+                if not isinstance(problems, dict):
+                    whole.extend(problems)
+                    continue
+                whole.extend(f"key {key!r}: {problem[0].lower()}{problem[1:]}" for problem in problems.get("key", ()))
+                if problems.get("value"):
+                    by_key[key] = problems["value"]
+            raise ValidationError(whole or by_key) from None
+
+
 def metadata_field(**kwargs):
     """`metadata` wherever a body takes it: at most 16 keys of 1-40 characters, string values of at most 500."""
-    return fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
-                       values=fields.String(validate=validate.Length(max=500)), validate=_at_most_16_keys, **kwargs)
+    return _Metadata(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                     values=fields.String(validate=validate.Length(max=500)), validate=_at_most_16_keys, **kwargs)
 
 
 class RunLimitsSchema(Schema):
     """Per-run limits a request may lower (never raise) below the server's ceilings."""
 
-    cpu_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "CPU seconds"})
-    wall_seconds = fields.Integer(validate=validate.Range(min=1), metadata={"description": "wall-clock seconds"})
-    memory_mb = fields.Integer(validate=validate.Range(min=16), metadata={"description": "memory in MiB"})
+    cpu_seconds = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={"description": "CPU seconds"})
+    wall_seconds = fields.Integer(strict=True, validate=validate.Range(min=1),
+                                  metadata={"description": "wall-clock seconds"})
+    memory_mb = fields.Integer(strict=True, validate=validate.Range(min=16), metadata={"description": "memory in MiB"})
 
 
 class SubmissionCreateSchema(GAParamsSchema):
@@ -93,7 +124,7 @@ class SubmissionCreateSchema(GAParamsSchema):
 class ContinueSchema(Schema):
     """POST /submissions/{id}/continue: how many more generations, and a few overrides."""
 
-    num_generations = fields.Integer(required=True, validate=validate.Range(min=1),
+    num_generations = fields.Integer(strict=True, required=True, validate=validate.Range(min=1),
                                      metadata={"description": "how many more generations to run"})
     name = fields.String(validate=validate.Length(max=200))
     metadata = metadata_field()
@@ -103,11 +134,12 @@ class ContinueSchema(Schema):
     mutation_percent_genes = fields.Raw()
     mutation_num_genes = fields.Raw(allow_none=True)
     crossover_probability = fields.Raw(allow_none=True)
-    keep_elitism = fields.Integer()
-    keep_parents = fields.Integer()
-    K_tournament = fields.Integer()
-    random_mutation_min_val = fields.Float()
-    random_mutation_max_val = fields.Float()
+    keep_elitism = fields.Integer(strict=True)
+    keep_parents = fields.Integer(strict=True)
+    K_tournament = fields.Integer(strict=True)
+    # A number or one per gene: checked with the parent's parameters by GAParamsSchema, as for a new submission.
+    random_mutation_min_val = fields.Raw()
+    random_mutation_max_val = fields.Raw()
 
 
 # What a continuation may change of its parent's PyGAD parameters (num_generations is its own count).
@@ -134,4 +166,4 @@ class EndpointCreateSchema(Schema):
     url = fields.String(required=True, validate=validate_url, metadata={"description": "an http(s) URL"})
     events = event_filter(load_default=lambda: [ALL])
     description = fields.String(load_default="", validate=validate.Length(max=500))
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
