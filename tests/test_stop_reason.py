@@ -51,3 +51,18 @@ def test_the_job_may_only_name_a_criterion_of_its_own_run():
             check_result(dict(GOOD, stop_criterion=forged), params)
     with pytest.raises(MalformedReport):
         check_result(dict(GOOD, stop_criterion=0), PARAMS)  # a run without stop_criteria
+
+
+@pytest.mark.parametrize("cpu, limit, reason", [(0.85, 1, "cpu_limit"), (0.5, 1, "wall_limit"),
+                                                (9.2, 10, "cpu_limit"), (8.5, 10, "wall_limit")])
+def test_a_run_killed_at_its_cpu_limit_by_the_kernels_sampled_clock_says_so(cpu, limit, reason):
+    # The kernel kills at the limit by a clock sampled at each tick; the exact CPU time reported
+    # came out a few percent below it on a busy machine (0.93 s of 1), and the run was called
+    # "killed by SIGKILL" (fitness_error) and stopped at its wall limit.
+    from vilvik_server.domain import stop_reason
+    from vilvik_server.engine import job
+
+    error = job._signal_error(9, {"cpu_seconds": cpu, "signal": None, "exit_code": 137}, {"cpu_seconds": limit})
+    assert error["code"] == ("timeout" if reason == "cpu_limit" else "fitness_error"), error
+    assert stop_reason.of_outcome("failed", {"code": "timeout"}, None, {}, {"cpu_seconds": cpu},
+                                  {"cpu_seconds": limit}) == (reason, None)

@@ -1,6 +1,7 @@
 """`Client`: configuration, a lazily created `requests.Session`, and one request loop with retries."""
 from __future__ import annotations
 
+import json as jsonlib
 import os
 import platform
 from datetime import datetime, timezone
@@ -109,10 +110,14 @@ class Client:
             # The same key on every attempt: a retried POST is answered, never acted on twice.
             sent_headers["Idempotency-Key"] = idempotency_key
         query = _query(params)
+        body = None
+        if json is not None:
+            body = _json_body(json)
+            sent_headers.setdefault("Content-Type", "application/json")
         attempt = 0
         while True:
             try:
-                response = self.session.request(method, url, params=query, json=json, headers=sent_headers,
+                response = self.session.request(method, url, params=query, data=body, headers=sent_headers,
                                                 timeout=timeout or self.timeout, stream=stream)
             except requests.RequestException as exc:
                 if self.retry.should_retry(attempt, method, idempotency_key, exception=exc):
@@ -143,6 +148,22 @@ class Client:
                 raise errors.VilvikError(f"the server sent a body that is not JSON: {response.text[:200]!r}",
                                          status=response.status_code,
                                          request_id=response.headers.get("X-Request-Id")) from None
+
+
+def _json_body(value):
+    """A request body as JSON bytes; numpy arrays and scalars (what PyGAD code has at hand) become the
+    lists and numbers they hold. NaN and infinities are refused: JSON has no such numbers."""
+    try:
+        return jsonlib.dumps(value, default=_plain, allow_nan=False).encode()
+    except ValueError as exc:
+        raise ValueError(f"the request body cannot be sent as JSON: {exc}") from None
+
+
+def _plain(value):
+    tolist = getattr(value, "tolist", None)   # numpy.ndarray, numpy.int64, ...: without importing numpy
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"the request body cannot be sent as JSON: {type(value).__name__} is not a JSON type")
 
 
 def _query(params):

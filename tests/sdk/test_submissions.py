@@ -67,6 +67,26 @@ def test_a_function_whose_source_cannot_be_sent_is_refused_before_any_request(ma
         client.experiments.create(fitness_func=func, repeats=2, **SMALL)
 
 
+def test_numpy_arrays_and_scalars_are_sent_as_the_lists_and_numbers_they_hold(sdk):
+    import numpy
+
+    submission = sdk.submissions.create(SUM, num_generations=numpy.int64(3), sol_per_pop=4, num_parents_mating=2,
+                                        initial_population=numpy.arange(12, dtype=numpy.int32).reshape(4, 3) / 4,
+                                        gene_space=numpy.linspace(0.0, 2.0, 9), random_seed=numpy.uint32(7))
+    params = submission.wait(timeout=60, poll_interval=0.05).params
+    assert submission.status == "succeeded", submission.error
+    assert params["num_generations"] == 3 and params["random_seed"] == 7
+    assert params["initial_population"][1] == [0.75, 1.0, 1.25] and params["gene_space"][-1] == 2.0
+
+
+def test_a_body_that_is_not_json_is_refused_before_any_request():
+    client = vilvik.Client(api_key="vk_x", base_url="http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(ValueError, match="JSON"):
+        client.submissions.create(SUM, **dict(SMALL, mutation_probability=float("nan")))
+    with pytest.raises(TypeError, match="JSON"):
+        client.submissions.create(SUM, **SMALL, metadata={"when": object()})
+
+
 def test_the_server_can_hold_the_answer_until_the_run_ends(sdk):
     submission = sdk.submissions.create(SUM, wait=30, **SMALL)
     assert submission.status == "succeeded"

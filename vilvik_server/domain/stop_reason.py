@@ -17,6 +17,16 @@ TEXT = {
 }
 
 
+def cpu_limit_reached(cpu_seconds, cpu_limit):
+    """Had a run that was killed used up its CPU limit?
+
+    The kernel kills a run at its limit by a clock it samples at each tick; the CPU time reported
+    is measured exactly and may be a few percent less (more on a busy machine, with threads):
+    within a fifth of the limit, and at most a second, the limit is what stopped it.
+    """
+    return cpu_seconds >= cpu_limit - min(max(0.05, 0.2 * cpu_limit), 1.0)
+
+
 def of_outcome(status, error, result, params, usage, limits):
     """(stop_reason, stop_criterion) of a run that just ended."""
     if status == "cancelled":
@@ -25,7 +35,7 @@ def of_outcome(status, error, result, params, usage, limits):
         code = (error or {}).get("code")
         if code == "timeout":
             cpu = (usage or {}).get("cpu_seconds") or 0
-            return ("cpu_limit" if cpu >= limits["cpu_seconds"] - 0.1 else "wall_limit"), None
+            return ("cpu_limit" if cpu_limit_reached(cpu, limits["cpu_seconds"]) else "wall_limit"), None
         if code == "memory_limit":
             return "memory_limit", None
         return "error", None

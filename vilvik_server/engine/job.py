@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from vilvik_sandbox import channel
 
+from ..domain import stop_reason
 from ..domain.statuses import Status
 from ..domain.words import plural
 from . import report
@@ -547,7 +548,8 @@ def _payload_signal(exit_report):
 
 def _signal_error(signum, exit_report, limits):
     cpu_limit = limits["cpu_seconds"]
-    if signum == signal.SIGXCPU or (signum == signal.SIGKILL and exit_report["cpu_seconds"] >= cpu_limit - 0.05):
+    if signum == signal.SIGXCPU or (signum == signal.SIGKILL
+                                    and stop_reason.cpu_limit_reached(exit_report["cpu_seconds"], cpu_limit)):
         return {"code": "timeout", "message": f"the run exceeded its CPU limit of {plural(cpu_limit, 'second')}"}
     if signum == signal.SIGSYS:
         return {"code": "sandbox_violation", "message": "the run attempted an operation the sandbox forbids: "
