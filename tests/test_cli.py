@@ -34,6 +34,13 @@ def test_create_account_refuses_a_second_account_for_one_email(tmp_path):
     assert done.returncode == 2 and "exists already" in done.stderr
 
 
+@pytest.mark.parametrize("email", ["not-an-email", "a b@example.com", "@example.com", "ada@", "a@b@c"])
+def test_create_account_refuses_what_is_not_an_email_address(tmp_path, email):
+    done = run(tmp_path, "create-account", email, check=False)
+    assert done.returncode == 2 and "not an email address" in done.stderr
+    assert "not an email address" not in run(tmp_path, "create-account", "dev@localhost").stderr
+
+
 def test_create_key_limits_scopes_and_refuses_unknown_ones(tmp_path):
     run(tmp_path, "create-account", "ada@example.com")
     created = json.loads(run(tmp_path, "create-key", "ada@example.com", "--scopes", "results:read",

@@ -191,6 +191,32 @@ def test_deleting_a_finished_submission_removes_it_and_its_result_but_not_the_le
     assert ledger_kinds(api_user, submission["id"]) == ["reserve", "release", "charge"]
 
 
+def test_a_continue_racing_the_deletion_of_its_parent_is_not_found_and_holds_nothing(app, client, owner,
+                                                                                     monkeypatch):
+    from vilvik_server import submitting
+    from vilvik_server.store import results as result_store
+    from vilvik_server.store import submissions as submission_store
+
+    parent = client.post("/api/v1/submissions", json=BODY, headers=owner.headers).get_json()["id"]
+    db = app.extensions["vilvik"].db
+    with db.transaction() as conn:  # as if it had run: succeeded, with a result to resume from
+        conn.execute("UPDATE submissions SET status = 'succeeded', finished_at = created_at WHERE id = ?", (parent,))
+        result_store.insert(conn, owner.id, parent, {"population": [[0.0] * 3] * 4}, {"generators": []})
+    accepting = submitting.check_accepting
+
+    def parent_deleted_meanwhile(services):  # the DELETE lands between continue's checks and its insert
+        with services.db.transaction() as conn:
+            assert submission_store.delete_terminal(conn, owner.id, parent)
+        accepting(services)
+    monkeypatch.setattr(submitting, "check_accepting", parent_deleted_meanwhile)
+    before = client.get("/api/v1/account", headers=owner.headers).get_json()["credits"]
+    response = client.post(f"/api/v1/submissions/{parent}/continue", json={"num_generations": 2},
+                           headers=owner.headers)
+    assert response.status_code == 404, response.get_json()
+    assert client.get("/api/v1/submissions", headers=owner.headers).get_json()["data"] == []
+    assert client.get("/api/v1/account", headers=owner.headers).get_json()["credits"] == before
+
+
 def test_deleting_an_unfinished_submission_is_a_conflict(client, owner):
     accepted = client.post("/api/v1/submissions", json=BODY, headers=owner.headers).get_json()
     response = client.delete(f"/api/v1/submissions/{accepted['id']}", headers=owner.headers)

@@ -141,6 +141,14 @@ def test_odd_prefer_headers_are_no_5xx(client, owner, prefer):
     assert response.status_code in (200, 202), response.data[:300]
 
 
+@pytest.mark.parametrize("prefer, seconds", [("wait=5", 5), ("Wait=5", 5), ("respond-async, WAIT=7", 7),
+                                              ("handling=strict; wait=70", 60), ("respond-async", None)])
+def test_the_wait_preference_is_read_as_rfc_7240_writes_it_case_insensitive(prefer, seconds):
+    from vilvik_server.api.waiting import preferred_wait
+
+    assert preferred_wait(prefer) == seconds
+
+
 # -- login next= -------------------------------------------------------------------------------
 
 def _where_a_browser_goes(location):

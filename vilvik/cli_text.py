@@ -3,6 +3,7 @@ problem and an experiment (--json prints the API's bodies instead)."""
 from __future__ import annotations
 
 import json
+import shlex
 
 from .submission import format_progress
 from .words import plural
@@ -65,10 +66,16 @@ def problem_text(problem):
         flag = "" if name in required else ", optional"
         lines.append(f"  {name} ({kind}{flag}): {spec.get('description', '')}".rstrip(": "))
     if problem.example:
-        params = " ".join(f"--param {k}={json.dumps(v, separators=(',', ':'))}" for k, v in problem.example.items())
+        params = " ".join(_param_argument(name, value) for name, value in problem.example.items())
         lines.append(f"  example: vilvik submit --quick {problem.name} {params} --wait")
         lines.append(f"           (or just: vilvik submit --quick {problem.name} --wait)")
     return "\n".join(lines)
+
+
+def _param_argument(name, value):
+    """`--param name=value` as a shell takes it: quoted when needed (zsh refuses an unquoted `[1,2]`
+    that matches no file name)."""
+    return "--param " + shlex.quote(f"{name}={json.dumps(value, separators=(',', ':'))}")
 
 
 def experiment_summary(experiment):

@@ -21,7 +21,7 @@ __all__ = [
     "MethodNotAllowedError", "ConflictError", "IdempotencyConflictError", "PayloadTooLargeError",
     "UnsupportedMediaTypeError", "ValidationError", "QuotaExceededError", "RateLimitError",
     "ConcurrencyLimitError", "InternalServerError", "ServiceUnavailableError", "RunFailedError",
-    "WaitTimeoutError", "WebhookVerificationError",
+    "WaitTimeoutError", "WebhookVerificationError", "KeySecretLostError",
 ]
 
 
@@ -191,6 +191,16 @@ class WaitTimeoutError(VilvikError, TimeoutError):
         what = type(submission).__name__.lower()
         super().__init__(f"{what} {submission.id} still {submission.status} after {timeout}s")
         self.submission = submission
+
+
+class KeySecretLostError(VilvikError):
+    """`keys.create` got a replayed answer (after a retry, or an Idempotency-Key used before): the key
+    exists, but its secret is shown only once, in the answer that was lost. Revoke `key`, create another."""
+
+    def __init__(self, key):
+        super().__init__(f"API key {key.id} was created, but its secret was shown only in an answer that was "
+                         f"lost; revoke it (client.keys.delete({key.id!r})) and create another")
+        self.key = key
 
 
 class WebhookVerificationError(VilvikError):

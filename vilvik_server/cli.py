@@ -4,6 +4,7 @@ import errno
 import json
 import logging
 import os
+import re
 import signal
 import sys
 
@@ -147,6 +148,8 @@ def cmd_create_account(args):
         from werkzeug.security import generate_password_hash
 
         password_hash = generate_password_hash(args.password)
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", args.email):  # the website's login needs one (dev@localhost is one)
+        raise CommandError(f"not an email address: {args.email!r}")
     with db.transaction() as conn:
         if accounts.get_by_email(conn, args.email):
             raise CommandError(f"an account for {args.email} exists already")

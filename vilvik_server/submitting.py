@@ -2,6 +2,7 @@
 from . import billing, errors, fitness_source
 from .domain.ga_params import GAParamsSchema, effective_params
 from .domain.words import plural
+from .store import results as result_store
 from .store import submissions as submission_store
 
 GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
@@ -17,6 +18,9 @@ def accept(services, account_id, data, parent_id=None):
     limits = run_limits(settings, data["limits"])
     check_accepting(services)
     with services.db.transaction() as conn:
+        if parent_id is not None and not result_store.has_resume_state(conn, parent_id):
+            # deleted since the continuation was checked (a DELETE in between): nothing to resume from
+            raise errors.NotFound(f"no submission {parent_id}")
         check_queue_room(conn, settings, account_id)
         # The row carries its reservation from the start; the transaction ends here if it cannot be held.
         row = submission_store.insert(

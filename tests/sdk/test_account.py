@@ -86,6 +86,15 @@ def test_it_creates_lists_and_revokes_keys(sdk, live_server):
         sdk.keys.revoke(key.id)
 
 
+def test_a_key_whose_secret_was_lost_to_a_replayed_answer_is_an_error_naming_it(sdk):
+    first = sdk.keys.create(name="provisioned", idempotency_key="provision-ci-key")
+    with pytest.raises(vilvik.KeySecretLostError) as lost:
+        sdk.keys.create(name="provisioned", idempotency_key="provision-ci-key")   # the first answer "lost"
+    assert lost.value.key.id == first.id and lost.value.key.secret is None
+    assert first.id in str(lost.value) and "revoke" in str(lost.value)
+    sdk.keys.delete(first.id)
+
+
 def test_it_lists_the_quick_problems(sdk):
     problems = sdk.quick.problems()
     assert problems and all(isinstance(p, vilvik.QuickProblem) and p.name for p in problems)

@@ -256,4 +256,18 @@ def test_problems_shows_each_problems_parameters_and_a_runnable_example(env, cap
     assert code == cli.OK
     block = out.split("\n\n")[[b.split()[0] for b in out.split("\n\n")].index("subset_sum")]
     assert "  numbers (list of" in block and "  target (" in block
-    assert "example: vilvik submit --quick subset_sum --param numbers=[267," in block
+    assert "example: vilvik submit --quick subset_sum --param 'numbers=[267," in block
+
+
+def test_each_problems_example_command_reaches_the_cli_whole_through_a_strict_shell(env, capsys, tmp_path):
+    # zsh (macOS's shell) refuses an unmatched glob such as numbers=[267,493]; bash's failglob does the same.
+    examples = {problem["name"]: problem["example"] for problem in json.loads(run(capsys, "--json", "problems")[1])}
+    commands = [line.split("example: ", 1)[1] for line in run(capsys, "problems")[1].splitlines()
+                if line.strip().startswith("example: ")]
+    assert len(commands) == len(examples)
+    for command in commands:
+        done = subprocess.run(["bash", "-O", "failglob", "-c", f"printf '%s\\n' {command}"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, (command, done.stderr)
+        args = cli.build_parser().parse_args(done.stdout.splitlines()[1:])  # without "vilvik"
+        assert dict(args.problem_params) == examples[args.quick], command

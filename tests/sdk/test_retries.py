@@ -122,3 +122,13 @@ def test_retry_after_is_read_as_seconds_or_an_http_date():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: retry now
     future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
     assert 25 <= parse_retry_after(future) <= 31
+
+
+def test_a_key_create_whose_retry_is_answered_without_the_secret_raises_key_secret_lost(fake_api, fake_client):
+    replayed = {"object": "api_key", "id": "keyABC123456", "name": "ci", "prefix": "vk_abcdefgh",
+                "scopes": ["results:read"], "created_at": "2026-06-03T12:00:00Z", "last_used_at": None}
+    fake_api.answer("drop", (201, {"Idempotent-Replayed": "true"}, replayed))
+    with pytest.raises(vilvik.KeySecretLostError) as caught:
+        fake_client.keys.create(name="ci", scopes=["results:read"])
+    assert caught.value.key.id == "keyABC123456" and "keyABC123456" in str(caught.value)
+    assert len({headers["Idempotency-Key"] for _, _, headers, _ in fake_api.requests}) == 1

@@ -1,6 +1,7 @@
 """`client.account`, `client.credits` and `client.keys`."""
 from __future__ import annotations
 
+from ..errors import KeySecretLostError
 from ..objects import Account, ApiKey, LedgerEntry
 from ..pagination import ListIterator
 from .submissions import Resource, _id, new_idempotency_key
@@ -34,10 +35,17 @@ class KeysResource(Resource):
         return ListIterator(self._client, "/keys", {"limit": limit}, self._build)
 
     def create(self, name=None, scopes=None, *, idempotency_key=None):
-        """A new key with `scopes` (default: every scope the calling key has); `.secret` is its only copy."""
+        """A new key with `scopes` (default: every scope the calling key has); `.secret` is its only copy.
+
+        Raises `KeySecretLostError` when the answer is a replay without the secret (the first answer
+        was lost, or `idempotency_key` was used before): that key exists; revoke it and create another.
+        """
         body = {key: value for key, value in (("name", name), ("scopes", scopes)) if value is not None}
-        return self._build(self._client.request_json("POST", "/keys", json=body,
-                                                     idempotency_key=idempotency_key or new_idempotency_key()))
+        key = self._build(self._client.request_json("POST", "/keys", json=body,
+                                                    idempotency_key=idempotency_key or new_idempotency_key()))
+        if not key.secret:  # a replayed answer: the server keeps only the secret's hash
+            raise KeySecretLostError(key)
+        return key
 
     def delete(self, key_id):
         """Revoke a key: requests with it fail with 401 from now on."""

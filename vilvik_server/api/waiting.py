@@ -9,7 +9,8 @@ from ..domain import represent
 from ..store import submissions as submission_store
 
 MAX_WAIT_SECONDS = 60
-_PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)")
+# RFC 7240: a preference's name is case-insensitive (Wait=5 is wait=5)
+_PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*(\d+)", re.IGNORECASE)
 
 
 def preferred_wait(prefer_header):

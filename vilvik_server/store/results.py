@@ -38,5 +38,11 @@ def list_page(conn, account_id, *, submission_id=None, cursor=None, limit=20):
     return fetch_page(conn, sql, params, cursor, limit)
 
 
+def has_resume_state(conn, submission_id):
+    """Whether the submission's result, with the state a continuation resumes from, is still stored."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM results WHERE submission_id = ? AND resume_state IS NOT NULL)",
+                        (submission_id,)).fetchone()[0] == 1
+
+
 def get_by_submission(conn, submission_id):
     return conn.execute("SELECT * FROM results WHERE submission_id = ?", (submission_id,)).fetchone()
