@@ -109,3 +109,18 @@ def test_the_in_memory_windows_answer_exactly_as_the_limits_library(monkeypatch)
             expected_reset, expected_remaining = theirs.get_window_stats(limit, "key", identity)
             assert remaining == expected_remaining
             assert abs(reset_at - expected_reset) < 1e-6
+
+
+def test_the_public_routes_answer_a_key_past_its_limit_without_counting_it(tmp_path):
+    server = LiveServer(tmp_path / "instance", {"WORKERS": 0, "RATE_LIMIT": "2/minute",
+                                                "ACCOUNT_RATE_LIMIT": "100/minute"}).start()
+    try:
+        user = ApiUser(server, server.command("create-account", "public@example.com")["api_key"])
+        assert [user.get("/account").status_code for _ in range(3)] == [200, 200, 429]
+        # A health probe or a tool fetching the document with the key in its headers: no key is needed there.
+        for path in ("/health", "/openapi.json", "/docs"):
+            response = user.get(path)
+            assert response.status_code == 200, (path, response.text[:200])
+            assert "X-RateLimit-Limit" not in response.headers, path
+    finally:
+        server.stop()

@@ -5,7 +5,8 @@ checked before the key is looked up, so an unknown key cannot be used to probe
 without being counted; its bucket is a hash of the token. Once the key is known,
 the request also counts against its account's window (ACCOUNT_RATE_LIMIT), so
 making more keys does not multiply what an account may send. Requests without a
-token (health, the OpenAPI document, the playground) are not limited here.
+token, and those to the routes that need none (health, the OpenAPI document, the
+playground), are not limited here.
 
 The X-RateLimit-* headers describe the limit closer to refusing (the one with fewer
 requests left; the key's on a tie), and X-RateLimit-Scope names it: `key` or
@@ -186,8 +187,13 @@ def count_account(limits, account_id):
     return limits.hit(limits.per_account, "account", account_id)
 
 
+# The API's routes that need no key: a key sent to them anyway is neither counted nor refused.
+PUBLIC_PATHS = ("/api/v1/health", "/api/v1/openapi.json")
+PLAYGROUND = "/api/v1/docs"
+
+
 def _check_key():
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith("/api/") or request.path in PUBLIC_PATHS or request.path.startswith(PLAYGROUND):
         return
     header = request.headers.get("Authorization")
     if not header:
