@@ -1,4 +1,6 @@
 """Lists are cursor-paginated newest first, and a cursor survives rows being added and deleted."""
+import pytest
+
 BODY = {"num_generations": 10, "sol_per_pop": 4, "num_genes": 3, "num_parents_mating": 2,
         "fitness_func": "def fitness_func(ga, sol, idx): return sum(sol)\n"}
 
@@ -50,6 +52,14 @@ def test_it_filters_by_creation_time(client, owner):
                       headers=owner.headers).get_json()["data"] == []
     assert len(client.get("/api/v1/submissions?created_before=2999-01-01T00:00:00Z",
                           headers=owner.headers).get_json()["data"]) == 1
+
+
+@pytest.mark.parametrize("query", ["created_before=0001-01-01T00:00:00%2B14:00",
+                                   "created_after=9999-12-31T23:59:59-14:00"])
+def test_a_time_outside_the_utc_calendar_is_a_validation_error_not_a_500(client, owner, query):
+    response = client.get(f"/api/v1/submissions?{query}", headers=owner.headers)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["param"] == query.split("=")[0]
 
 
 def test_it_refuses_a_cursor_it_did_not_issue(client, owner):

@@ -94,7 +94,11 @@ def continue_(services, account_id, parent_id, data):
                    problem_params=json.loads(parent["problem_params"]) if parent["problem_params"] else None,
                    webhook_url=parent["webhook_url"],
                    webhook_events=json.loads(parent["webhook_events"]) if parent["webhook_events"] else None)
-    return submitting.accept(services, account_id, request, parent_id=parent_id)
+    def parent_still_there(conn):  # a DELETE may land between the checks above and the insert
+        if not result_store.has_resume_state(conn, parent_id):
+            raise errors.NotFound(f"no submission {parent_id}")
+
+    return submitting.accept(services, account_id, request, parent_id=parent_id, still_valid=parent_still_there)
 
 
 def lease_expired(row):

@@ -2,15 +2,17 @@
 from . import billing, errors, fitness_source
 from .domain.ga_params import GAParamsSchema, effective_params
 from .domain.words import plural
-from .store import results as result_store
 from .store import submissions as submission_store
 
 GA_PARAM_NAMES = frozenset(GAParamsSchema().fields)
 CONCURRENCY_RETRY_AFTER = "10"  # seconds: about how long a queued run takes to start
 
 
-def accept(services, account_id, data, parent_id=None):
-    """Check quotas, compile the code, reserve credits, store and enqueue; returns (row, reserved)."""
+def accept(services, account_id, data, parent_id=None, still_valid=None):
+    """Check quotas, compile the code, reserve credits, store and enqueue; returns (row, reserved).
+
+    `still_valid(conn)`, if given, runs first in the write transaction and raises if the request
+    no longer holds (a continuation's parent deleted since it was checked)."""
     settings, executor = services.settings, services.executor
     params = effective_params({k: v for k, v in data.items() if k in GA_PARAM_NAMES})
     check_size_quotas(settings, params, data["fitness_func"])
@@ -18,9 +20,8 @@ def accept(services, account_id, data, parent_id=None):
     limits = run_limits(settings, data["limits"])
     check_accepting(services)
     with services.db.transaction() as conn:
-        if parent_id is not None and not result_store.has_resume_state(conn, parent_id):
-            # deleted since the continuation was checked (a DELETE in between): nothing to resume from
-            raise errors.NotFound(f"no submission {parent_id}")
+        if still_valid is not None:
+            still_valid(conn)
         check_queue_room(conn, settings, account_id)
         # The row carries its reservation from the start; the transaction ends here if it cannot be held.
         row = submission_store.insert(

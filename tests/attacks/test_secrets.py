@@ -6,6 +6,7 @@ again. So neither `sys.modules`, `gc.get_objects()`, `os.environ` nor a raw scan
 the heap holds the server's secret key, API keys, database path or another job's code.
 """
 import os
+import time
 import uuid
 
 CONTAINED = "class Contained(Exception):\n    pass\n\n"
@@ -110,3 +111,56 @@ def fitness_func(ga, solution, idx):
     return 1.0
 """
     hostile.expect(source, "fitness_error", "Contained: ('scanned'", limits={"cpu_seconds": 10})
+
+
+def test_other_jobs_ids_are_not_in_memory(hostile):
+    """The zygote forks every job: it must not hold the submission ids of the jobs it ran (nor of
+    those still running), neither live (its table of keepers) nor in memory it freed.
+
+    The zygote kept each running job's submission id beside its keeper's pid: a job found another
+    account's running job by walking its own stack back to the zygote's frames.
+    """
+    sleeper = hostile.user.submit("import time\ndef fitness_func(ga, solution, idx):\n    time.sleep(4)\n"
+                                  "    return 1.0\n", num_generations=1, sol_per_pop=2, num_genes=1,
+                                  num_parents_mating=1, limits={"cpu_seconds": 5, "wall_seconds": 20})["id"]
+    hostile.user.wait_status(sleeper, "running")
+    # A job on the other slot ends; its slot's next keeper is forked while the sleeper runs.
+    ids = [sleeper, hostile.expect("def fitness_func(ga, solution, idx):\n    return 1.0\n", None)["id"]]
+    time.sleep(0.3)
+    source = CONTAINED + f"""
+import ctypes, gc, os
+libc = ctypes.CDLL(None)
+libc.sbrk.restype = ctypes.c_void_p
+read, write = os.pipe()
+os.set_blocking(write, False)
+def mapped(address):
+    if libc.write(write, ctypes.c_void_p(address), 1) == 1:
+        os.read(read, 1)
+        return True
+    return False
+needles = [reversed_id[::-1].encode() for reversed_id in {[i[::-1] for i in ids]!r}]
+own = {{id(needle) + 32 for needle in needles}}
+top = libc.sbrk(0) >> 20
+regions = {{id(thing) >> 20 for thing in gc.get_objects()}} | set(range(top - 64, top + 1))
+hits = pages = 0
+for region in sorted(regions):
+    for page in range(region << 20, (region + 1) << 20, 4096):
+        if mapped(page):
+            pages += 1
+            data = ctypes.string_at(page, 4096)
+            for needle in needles:
+                at = data.find(needle)
+                while at >= 0:
+                    hits += page + at not in own
+                    at = data.find(needle, at + 1)
+if hits:
+    print('FOUND', hits)
+else:
+    raise Contained('scanned', pages)
+def fitness_func(ga, solution, idx):
+    return 1.0
+"""
+    try:
+        hostile.expect(source, "fitness_error", "Contained: ('scanned'", limits={"cpu_seconds": 10})
+    finally:
+        hostile.user.wait(sleeper)

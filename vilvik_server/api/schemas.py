@@ -6,8 +6,9 @@ in domain/inputs.py; here they are documented for the OpenAPI document (the unio
 named enums of their PyGAD fields) without changing what they accept.
 """
 import copy
+from datetime import timezone
 
-from marshmallow import INCLUDE, Schema, fields, post_dump, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, validate
 
 from ..domain import inputs
 from ..domain.ga_fields import CROSSOVER_TYPES, MUTATION_TYPES, PARENT_SELECTION_TYPES
@@ -125,11 +126,19 @@ class ListQuerySchema(Schema):
     cursor = fields.String(load_default=None, allow_none=False, validate=validate.Length(max=200))
 
 
+def _in_utc_range(value):
+    """A time whose UTC form exists: 0001-01-01T00:00:00+14:00 is before year 1 in UTC."""
+    try:
+        (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except OverflowError:
+        raise ValidationError("is out of range in UTC (years 1 to 9999)") from None
+
+
 class SubmissionListQuerySchema(ListQuerySchema):
     status = fields.String(load_default=None, allow_none=False, validate=validate.OneOf(STATUSES),
                            metadata={"openapi": ref("SubmissionStatus")})
-    created_after = fields.DateTime(load_default=None, allow_none=False, format="iso")
-    created_before = fields.DateTime(load_default=None, allow_none=False, format="iso")
+    created_after = fields.DateTime(load_default=None, allow_none=False, format="iso", validate=_in_utc_range)
+    created_before = fields.DateTime(load_default=None, allow_none=False, format="iso", validate=_in_utc_range)
     name = fields.String(load_default=None, allow_none=False, validate=validate.Length(min=1, max=200),
                          metadata={"description": "name prefix"})
     experiment_id = fields.String(load_default=None, allow_none=False, validate=validate.Length(max=40),

@@ -8,6 +8,7 @@ the zygote kills every job and exits.
 import importlib.util
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -78,8 +79,9 @@ class Zygote:
         self.ready = None  # the zygote's start-up report: sandbox layers and versions
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
-        self._spawns = {}
-        self._exits = {}
+        self._tokens = {}  # job id -> the token the zygote knows the job by (see spawn)
+        self._spawns = {}  # token -> its spawn's answer
+        self._exits = {}  # token -> its keeper's exit
         self._reader = None
 
     def start(self):
@@ -120,13 +122,18 @@ class Zygote:
 
         `meanwhile()`, if given, runs once the request is on its way: the server sends the spec
         then, so it is there when the payload is confined. The zygote's answer is not awaited
-        here: the job's output can be read at once, and Spawning.wait() gives the answer later."""
+        here: the job's output can be read at once, and Spawning.wait() gives the answer later.
+
+        The zygote knows the job by a random token, never by its id: every job is a fork of the
+        zygote, and would find the ids of the jobs running beside it in the zygote's memory."""
         pending = _Pending()
+        token = secrets.token_hex(8)
         with self._lock:
-            self._spawns[job_id] = pending
-            self._exits[job_id] = _Pending()
+            self._tokens[job_id] = token
+            self._spawns[token] = pending
+            self._exits[token] = _Pending()
         try:
-            self._send({"op": "spawn", "job": job_id, "limits": limits, "slot": slot}, fds=[output_fd])
+            self._send({"op": "spawn", "job": token, "limits": limits, "slot": slot}, fds=[output_fd])
         except ZygoteUnavailable:
             self.forget(job_id)
             raise
@@ -137,7 +144,7 @@ class Zygote:
     def wait_exit(self, job_id, timeout):
         """The job's exit as the zygote saw it when it reaped the keeper, or None after `timeout`."""
         with self._lock:
-            pending = self._exits.get(job_id)
+            pending = self._exits.get(self._tokens.get(job_id))
         if pending is None or not pending.event.wait(timeout):
             return None
         self.forget(job_id)
@@ -145,15 +152,20 @@ class Zygote:
 
     def kill(self, job_id):
         """Kill the job's whole process group (the zygote has not reaped it, so the pid is its own)."""
+        with self._lock:
+            token = self._tokens.get(job_id)
+        if token is None:
+            return  # forgotten: its end was heard, or it never started
         try:
-            self._send({"op": "kill", "job": job_id})
+            self._send({"op": "kill", "job": token})
         except ZygoteUnavailable:
             pass
 
     def forget(self, job_id):
         with self._lock:
-            self._spawns.pop(job_id, None)
-            self._exits.pop(job_id, None)
+            token = self._tokens.pop(job_id, None)
+            self._spawns.pop(token, None)
+            self._exits.pop(token, None)
 
     def close(self):
         """Stop the zygote: closing the socket makes it kill its jobs and exit."""
