@@ -169,6 +169,12 @@ def test_it_continues_a_finished_run(sdk):
     assert also.wait(timeout=60, poll_interval=0.05).status == "succeeded"
 
 
+def test_a_continuation_can_be_held_until_it_ends_like_a_create(sdk):
+    parent = sdk.submissions.create(SUM, **SMALL, wait=30)
+    child = parent.continue_(3, wait=30)
+    assert child.status == "succeeded" and child.parent_id == parent.id
+
+
 def test_it_deletes_a_finished_submission(sdk):
     submission = sdk.submissions.create(SUM, **SMALL).wait(timeout=60, poll_interval=0.05)
     assert submission.delete() is None

@@ -71,14 +71,17 @@ class SubmissionsResource(Resource):
                  "webhook_events": webhook_events}
         body = {key: value for key, value in named.items() if value is not None}
         body.update(params)
-        headers, timeout = {}, None
-        if wait:
-            seconds = min(int(wait), MAX_PREFER_WAIT)
-            headers["Prefer"] = f"wait={seconds}"
-            timeout = _read_at_least(self._client.timeout, seconds + 15)
+        headers, timeout = self._prefer_wait(wait)
         response = self._client.request_json("POST", "/submissions", json=body, headers=headers, timeout=timeout,
                                              idempotency_key=idempotency_key or new_idempotency_key())
         return self._build(response)
+
+    def _prefer_wait(self, wait):
+        """(headers, timeout) asking the server to hold the answer `wait` seconds (at most 60) for the run."""
+        if not wait:
+            return {}, None
+        seconds = min(int(wait), MAX_PREFER_WAIT)
+        return {"Prefer": f"wait={seconds}"}, _read_at_least(self._client.timeout, seconds + 15)
 
     def get(self, submission_id, include_fitness_func=False):
         """Fetch one submission (with its fitness source when `include_fitness_func`)."""
@@ -99,11 +102,15 @@ class SubmissionsResource(Resource):
             "POST", f"/submissions/{_id(submission_id)}/cancel",
             idempotency_key=idempotency_key or new_idempotency_key()))
 
-    def continue_(self, submission_id, num_generations, *, idempotency_key=None, **overrides):
-        """Run `num_generations` more from a finished run's final state; returns the new submission."""
+    def continue_(self, submission_id, num_generations, *, wait=None, idempotency_key=None, **overrides):
+        """Run `num_generations` more from a finished run's final state; returns the new submission.
+
+        `wait=N` holds the answer until the new run ends or N seconds pass, as in `create`.
+        """
         body = {"num_generations": num_generations, **overrides}
+        headers, timeout = self._prefer_wait(wait)
         return self._build(self._client.request_json(
-            "POST", f"/submissions/{_id(submission_id)}/continue", json=body,
+            "POST", f"/submissions/{_id(submission_id)}/continue", json=body, headers=headers, timeout=timeout,
             idempotency_key=idempotency_key or new_idempotency_key()))
 
     def delete(self, submission_id):

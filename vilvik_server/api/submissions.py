@@ -101,6 +101,7 @@ class SubmissionContinue(MethodView):
     @idempotent
     @blp.arguments(ContinueSchema(), example=CONTINUE_EXAMPLE)
     @blp.response(202, AcceptedSchema)
+    @blp.alt_response(200, schema=SubmissionSchema, description="with `Prefer: wait=N`, when the run ended in time")
     def post(self, data, submission_id):
         """Run N more generations from where a finished run stopped (a new submission with parent_id)."""
         services = current_app.extensions["vilvik"]
