@@ -193,6 +193,13 @@ def test_a_stream_outlasts_a_short_client_timeout_between_events(sdk):
     assert events[-1].event == "status" and events[-1].data["status"] == "succeeded"
 
 
+def test_a_client_without_a_timeout_waits_and_streams(sdk):
+    with vilvik.Client(api_key=sdk.api_key, base_url=sdk.base_url, timeout=None) as patient:
+        held = patient.submissions.create(SUM, **SMALL, wait=30)
+        assert held.status == "succeeded"
+        assert [event.event for event in patient.submissions.stream(held.id)][-1] == "status"
+
+
 def test_a_stream_that_breaks_off_raises_an_api_connection_error():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

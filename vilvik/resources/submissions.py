@@ -75,7 +75,7 @@ class SubmissionsResource(Resource):
         if wait:
             seconds = min(int(wait), MAX_PREFER_WAIT)
             headers["Prefer"] = f"wait={seconds}"
-            timeout = max(_read_timeout(self._client.timeout), seconds + 15)
+            timeout = _read_at_least(self._client.timeout, seconds + 15)
         response = self._client.request_json("POST", "/submissions", json=body, headers=headers, timeout=timeout,
                                              idempotency_key=idempotency_key or new_idempotency_key())
         return self._build(response)
@@ -117,11 +117,9 @@ class SubmissionsResource(Resource):
         timeout (the server sends a keep-alive every 15 s); a stream that breaks off raises
         `APIConnectionError`.
         """
-        timeout = self._client.timeout
-        connect = timeout[0] if isinstance(timeout, tuple) else timeout
         response = self._client.request("GET", f"/submissions/{_id(submission_id)}/events", stream=True,
                                         headers={"Accept": "text/event-stream"},
-                                        timeout=(connect, max(_read_timeout(timeout), STREAM_READ_TIMEOUT)))
+                                        timeout=_read_at_least(self._client.timeout, STREAM_READ_TIMEOUT))
         with response:
             try:
                 yield from parse_sse(response.iter_lines(decode_unicode=True))
@@ -157,8 +155,11 @@ def parse_sse(lines):
             event_id = value
 
 
-def _read_timeout(timeout):
-    return timeout[1] if isinstance(timeout, tuple) else timeout
+def _read_at_least(timeout, seconds):
+    """The client's timeout as (connect, read) with the read raised to at least `seconds`; a timeout of
+    None (wait for ever) stays None."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return (connect, None if read is None else max(read, seconds))
 
 
 class ResultsResource(Resource):
