@@ -3,6 +3,7 @@ retries, signing, the SSRF guard. The delivery loop runs synchronously (`run_unt
 against a real HTTP receiver on 127.0.0.1; test_webhooks_live.py does it over the wire."""
 import base64
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -575,3 +576,16 @@ def test_the_receiver_in_the_docs_accepts_only_signed_deliveries(capsys):
     assert capsys.readouterr().out == "finished: abc 2.5\n"
     forged = body.replace("2.5", "9.9")
     assert receiver_app.post("/vilvik-webhook", data=forged, headers=headers).status_code == 400
+
+
+def test_a_password_in_a_target_url_is_sent_as_basic_auth_and_never_logged(app, client, owner, receiver, caplog):
+    target = receiver()
+    url = target.url.replace("http://", "http://hook-user:s3cret-pass@")
+    endpoint = create_endpoint(client, owner, url)
+    client.post(f"{API}/webhooks/{endpoint['id']}/test", headers=owner.headers)
+    with caplog.at_level(logging.INFO, logger="vilvik"):
+        assert send_all(app) == 1
+    (request,) = target.received
+    assert request["headers"]["Authorization"] == "Basic " + base64.b64encode(b"hook-user:s3cret-pass").decode()
+    assert "webhook delivery" in caplog.text and "***@127.0.0.1" in caplog.text
+    assert "s3cret-pass" not in caplog.text and "hook-user" not in caplog.text

@@ -39,6 +39,14 @@ def url_problem(url):
     return None
 
 
+def without_credentials(url):
+    """`url` as a log line may show it: a user name and password in it (sent as Basic auth) become ***."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def validate_url(url):
     """A marshmallow validator for a webhook target URL."""
     from marshmallow import ValidationError

@@ -33,7 +33,7 @@ from ..domain.words import plural
 from ..clock import now
 from ..store import events as event_store
 from ..store import webhooks as webhook_store
-from . import guard, signing
+from . import guard, signing, without_credentials
 
 log = logging.getLogger("vilvik.webhooks")
 
@@ -216,7 +216,7 @@ class Deliverer:
                     webhook_store.disable_endpoint(conn, row["endpoint_id"], "the receiver answered 410 Gone")
         level = logging.INFO if final_status == "succeeded" else logging.WARNING
         log.log(level, "webhook delivery %s (%s, attempt %d) to %s: %s%s", row["id"], row["event_type"], number,
-                row["target_url"], attempt.status_code or attempt.error,
+                without_credentials(row["target_url"]), attempt.status_code or attempt.error,
                 f"; retry at {next_attempt_at}" if next_attempt_at else f"; {final_status}")
 
 
