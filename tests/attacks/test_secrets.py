@@ -12,6 +12,46 @@ import uuid
 CONTAINED = "class Contained(Exception):\n    pass\n\n"
 
 
+def heap_scan(needles):
+    """A job's source that scans every page it can read around its heap for `needles` (other than its
+    own copies) and prints FOUND, or raises Contained('scanned', pages). The needles are written
+    reversed into the source, so its compiled constants are no hit. Probing with write() to a pipe:
+    EFAULT instead of a crash on an unmapped page."""
+    return CONTAINED + f"""
+import ctypes, gc, os
+libc = ctypes.CDLL(None)
+libc.sbrk.restype = ctypes.c_void_p
+read, write = os.pipe()
+os.set_blocking(write, False)
+def mapped(address):
+    if libc.write(write, ctypes.c_void_p(address), 1) == 1:
+        os.read(read, 1)
+        return True
+    return False
+needles = [reversed_needle[::-1].encode() for reversed_needle in {[n[::-1] for n in needles]!r}]
+own = {{id(needle) + 32 for needle in needles}}
+top = libc.sbrk(0) >> 20
+regions = {{id(thing) >> 20 for thing in gc.get_objects()}} | set(range(top - 64, top + 1))
+hits = pages = 0
+for region in sorted(regions):
+    for page in range(region << 20, (region + 1) << 20, 4096):
+        if mapped(page):
+            pages += 1
+            data = ctypes.string_at(page, 4096)
+            for needle in needles:
+                at = data.find(needle)
+                while at >= 0:
+                    hits += page + at not in own
+                    at = data.find(needle, at + 1)
+if hits:
+    print('FOUND', hits)
+else:
+    raise Contained('scanned', pages)
+def fitness_func(ga, solution, idx):
+    return 1.0
+"""
+
+
 def test_server_modules_are_not_loaded(hostile):
     source = CONTAINED + """
 import sys
@@ -76,40 +116,7 @@ def test_another_jobs_code_is_not_in_memory(hostile):
     marker = f"TOPSECRET-{uuid.uuid4().hex}"
     victim = f"# {marker} {'x' * 4000}\ndef fitness_func(ga, solution, idx):\n    return 1.0\n"
     hostile.expect(victim, None)
-    reversed_marker = marker[::-1]
-    # Probing with write() to a pipe: EFAULT instead of a crash on an unmapped page.
-    source = CONTAINED + f"""
-import ctypes, gc, os
-libc = ctypes.CDLL(None)
-libc.sbrk.restype = ctypes.c_void_p
-read, write = os.pipe()
-os.set_blocking(write, False)
-def mapped(address):
-    if libc.write(write, ctypes.c_void_p(address), 1) == 1:
-        os.read(read, 1)
-        return True
-    return False
-needle = {reversed_marker!r}[::-1].encode()
-own = id(needle) + 32
-top = libc.sbrk(0) >> 20
-regions = {{id(thing) >> 20 for thing in gc.get_objects()}} | set(range(top - 64, top + 1))
-hits = pages = 0
-for region in sorted(regions):
-    for page in range(region << 20, (region + 1) << 20, 4096):
-        if mapped(page):
-            pages += 1
-            data = ctypes.string_at(page, 4096)
-            at = data.find(needle)
-            while at >= 0:
-                hits += page + at != own
-                at = data.find(needle, at + 1)
-if hits:
-    print('FOUND', hits)
-else:
-    raise Contained('scanned', pages)
-def fitness_func(ga, solution, idx):
-    return 1.0
-"""
+    source = heap_scan([marker])
     hostile.expect(source, "fitness_error", "Contained: ('scanned'", limits={"cpu_seconds": 10})
 
 
@@ -127,39 +134,7 @@ def test_other_jobs_ids_are_not_in_memory(hostile):
     # A job on the other slot ends; its slot's next keeper is forked while the sleeper runs.
     ids = [sleeper, hostile.expect("def fitness_func(ga, solution, idx):\n    return 1.0\n", None)["id"]]
     time.sleep(0.3)
-    source = CONTAINED + f"""
-import ctypes, gc, os
-libc = ctypes.CDLL(None)
-libc.sbrk.restype = ctypes.c_void_p
-read, write = os.pipe()
-os.set_blocking(write, False)
-def mapped(address):
-    if libc.write(write, ctypes.c_void_p(address), 1) == 1:
-        os.read(read, 1)
-        return True
-    return False
-needles = [reversed_id[::-1].encode() for reversed_id in {[i[::-1] for i in ids]!r}]
-own = {{id(needle) + 32 for needle in needles}}
-top = libc.sbrk(0) >> 20
-regions = {{id(thing) >> 20 for thing in gc.get_objects()}} | set(range(top - 64, top + 1))
-hits = pages = 0
-for region in sorted(regions):
-    for page in range(region << 20, (region + 1) << 20, 4096):
-        if mapped(page):
-            pages += 1
-            data = ctypes.string_at(page, 4096)
-            for needle in needles:
-                at = data.find(needle)
-                while at >= 0:
-                    hits += page + at not in own
-                    at = data.find(needle, at + 1)
-if hits:
-    print('FOUND', hits)
-else:
-    raise Contained('scanned', pages)
-def fitness_func(ga, solution, idx):
-    return 1.0
-"""
+    source = heap_scan(ids)
     try:
         hostile.expect(source, "fitness_error", "Contained: ('scanned'", limits={"cpu_seconds": 10})
     finally:
