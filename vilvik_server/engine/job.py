@@ -163,16 +163,17 @@ def execute(zygote, job_id, spec, limits, *, slot, wall_seconds, max_output_byte
         exit_report, timed_out = _end(zygote, ending, deadline, kill_now=kill_error is not None)
     finally:
         ending.close()
+    reaped = exit_report.get("op") == "exited" or not zygote.alive
     if early is not None:
         _log_after_report(job_id, exit_report)
-        early.reaped = exit_report.get("op") == "exited" or not zygote.alive
+        early.reaped = reaped
         if failure is not None:
             raise failure
         return early
     if timed_out and kill_error is None:
         kill_error = _timeout_error(wall_seconds)
     outcome = _outcome(reading, exit_report, kill_error, stop, limits, started)
-    outcome.reaped = exit_report.get("op") == "exited" or not zygote.alive
+    outcome.reaped = reaped
     return _settled(outcome, on_outcome)
 
 

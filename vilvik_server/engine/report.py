@@ -32,10 +32,7 @@ def max_line_bytes(params, max_output_bytes):
 
     Fixed before the run starts, from its own parameters; a longer line is refused unread.
     """
-    genes, pop = params["num_genes"], params["sol_per_pop"]
-    history = params["num_generations"] + 1
-    numbers_at_most = genes * (pop + 1) + MAX_OBJECTIVES * (2 * pop + history + 1) + history
-    return min(max_output_bytes, LINE_BASE_BYTES + BYTES_PER_NUMBER * numbers_at_most)
+    return min(max_output_bytes, LINE_BASE_BYTES + BYTES_PER_NUMBER * _numbers_at_most(params))
 
 
 def max_line_values(params):
@@ -46,11 +43,18 @@ def max_line_values(params):
     Checked before a line is parsed: within its byte cap, a line of empty lists ("[],") made the
     server build 35 objects a kilobyte, hundreds of MiB for one line. Fixed by the run's shape.
     """
+    pop, history = params["sol_per_pop"], params["num_generations"] + 1
+    containers = 3 * pop + 2 * history + 64  # a population's rows, a fitness list each, the fields
+    return _numbers_at_most(params) + 2 * containers + TEXT_VALUES
+
+
+def _numbers_at_most(params):
+    """The numbers a valid result of this run can hold: its population and best solution; the
+    fitness values (up to MAX_OBJECTIVES each) of the last generation, of the Pareto front, of each
+    generation's best and of the best solution; the mean fitness per generation."""
     genes, pop = params["num_genes"], params["sol_per_pop"]
     history = params["num_generations"] + 1
-    numbers = genes * (pop + 1) + MAX_OBJECTIVES * (2 * pop + history + 1) + history
-    containers = 3 * pop + 2 * history + 64  # a population's rows, a fitness list each, the fields
-    return numbers + 2 * containers + TEXT_VALUES
+    return genes * (pop + 1) + MAX_OBJECTIVES * (2 * pop + history + 1) + history
 
 
 class MalformedReport(Exception):
