@@ -3,7 +3,7 @@ the p10-p90 band of its runs, as inline SVG drawn on the server (same grid and a
 from markupsafe import Markup, escape
 
 from ..domain.words import plural
-from .chart import HEIGHT, LEFT, PLOT_H, PLOT_W, TOP, WIDTH, _axes, _domain, _finite, _label
+from .chart import HEIGHT, LEFT, PLOT_W, WIDTH, _axes, _domain, _finite, _label, _y_scale
 
 
 def render(cell_history, chart_id, low=None, high=None):
@@ -18,7 +18,7 @@ def render(cell_history, chart_id, low=None, high=None):
         low, high = _domain([v for p in points for v in p[1:]])
     last = max((p[0] for p in points), default=1) or 1
     x = lambda g: LEFT + PLOT_W * g / last  # noqa: E731
-    y = lambda v: TOP + PLOT_H * (1 - (min(max(v, low), high) - low) / (high - low))  # noqa: E731
+    y = _y_scale(low, high)
     shown = _thin(points)
     parts = [f'<svg class="chart band-chart" id="{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-labelledby="{chart_id}-title {chart_id}-desc">',

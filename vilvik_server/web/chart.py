@@ -49,7 +49,7 @@ def render(series, last_generation=None, chart_id="fitness-chart"):
     finite = [v for _, _, values in series for v in values if v is not None]
     low, high = _domain(finite)
     x = lambda g: LEFT + PLOT_W * g / last  # noqa: E731
-    y = lambda v: TOP + PLOT_H * (1 - (min(max(v, low), high) - low) / (high - low))  # noqa: E731
+    y = _y_scale(low, high)
     data = [{"label": label, "css": css, "points": [[g, v] for g, v in _thin(values)]}
             for label, css, values in series]
     parts = [f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -79,6 +79,11 @@ def _finite(value):
 
 
 AXIS_LIMIT = 8e307  # the axis ends here: padded, its span stays below the largest float (1.8e308)
+
+
+def _y_scale(low, high):
+    """Where a value sits on the plot's height; one beyond the axis (see AXIS_LIMIT) sits at its end."""
+    return lambda v: TOP + PLOT_H * (1 - (min(max(v, low), high) - low) / (high - low))
 
 
 def _domain(values):
