@@ -184,11 +184,15 @@ def http_paths(args, tmp):
     return rows
 
 
-PLAIN_GA = """
-import json, sys, time, numpy, pygad
+# The start of a baseline's script: a fresh process that imports numpy and PyGAD and can build a GA
+# from a job's parameters (its fitness source among them).
+BUILD_GA = """
+import json, os, sys, time, numpy, pygad
 def build(p):
     p = dict(p); src = p.pop('fitness_func'); ns = {}; exec(src, ns)
     return pygad.GA(**p, fitness_func=ns['fitness_func'], suppress_warnings=True)
+"""
+PLAIN_GA = BUILD_GA + """
 p = json.loads(sys.argv[1])
 if sys.argv[2] == 'warm':
     build(dict(p, random_seed=2)).run()
@@ -270,17 +274,13 @@ def _pool_ga(params):
 
 # The floor of any design that runs each job in a fresh process: a warm parent holding only numpy
 # and PyGAD forks a child per GA, two at a time (no sandbox, no server, no HTTP).
-FORK_PER_JOB = """
-import json, os, sys, time, numpy, pygad
-def run(p):
-    p = dict(p); namespace = {}; exec(p.pop('fitness_func'), namespace)
-    pygad.GA(**p, fitness_func=namespace['fitness_func'], suppress_warnings=True).run()
+FORK_PER_JOB = BUILD_GA + """
 jobs = json.loads(sys.argv[1])
-run(jobs[0]); run(jobs[1])
+build(jobs[0]).run(); build(jobs[1]).run()
 def start(p):
     pid = os.fork()
     if pid == 0:
-        run(p); os._exit(0)
+        build(p).run(); os._exit(0)
 started = time.perf_counter(); pending = list(jobs); running = 0
 while pending or running:
     while pending and running < 2:
